@@ -1,0 +1,42 @@
+# Two commands on a fresh machine: `make run` serves the dashboard, `make test` runs the suite.
+
+# The first Python 3.12+ found on PATH or in pyenv; override with `make PYTHON=/path/to/python3.12`.
+PYTHON ?= $(shell for p in python3.12 python3.13 python3.14 python3 \
+	$$(ls -d "$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv)"/versions/3.1[2-9]*/bin/python3 2>/dev/null); do \
+	if command -v "$$p" >/dev/null 2>&1 && "$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; \
+	then command -v "$$p"; break; fi; done)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test bench lint
+
+run: $(VENV)/.runtime
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/daphne -b $(HOST) -p $(PORT) dashboard_project.asgi:application
+
+test: $(VENV)/.dev
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(VENV)/.dev
+	$(BIN)/python -m benchmarks.shared_thread
+
+$(VENV)/.runtime: requirements.txt
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "No Python 3.12 or newer found (Django 6 needs it)."; \
+		echo "Install one (e.g. 'pyenv install 3.12' or your system's python3.12 package),"; \
+		echo "or point to it: make PYTHON=/path/to/python3.12 $(MAKECMDGOALS)"; \
+		exit 1; fi
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@

@@ -1,0 +1,83 @@
+"""What each room command does: the rules behind the viewer's buttons.
+
+``apply`` turns a validated command into the events for the room's group and the fragment
+for the sender alone, or raises ``CommandError`` with a refusal for the sender's panel.
+"""
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from streams import events, fragments, live, producing
+from streams.commands import Chat, CommandError, Reset, RoomCommand, SetThreadModel, Start, Stop
+from streams.stream import State
+
+
+@dataclass
+class Outcome:
+    events: list[dict[str, Any]] = field(default_factory=list)
+    reply: str = ""  # for the sender only
+    requested: list[int] = field(default_factory=list)  # streams the sender now owns
+
+
+async def apply(room: str, command: RoomCommand) -> Outcome:
+    match command:
+        case Start():
+            return await _start(room, command)
+        case Stop():
+            return await _stop(room, command)
+        case Reset():
+            return await _reset(room)
+        case Chat():
+            line = fragments.chat_line(command.text, time.time())
+            return Outcome(events=[events.room_event("chat.message", line)])
+        case SetThreadModel():
+            await live.aset_thread_model(room, command.model)
+            html = fragments.thread_model(room, command.model)
+            return Outcome(events=[events.room_event("room.thread_model", html)])
+
+
+async def abandon(room: str, numbers: list[int]) -> list[dict[str, Any]]:
+    """Stop the streams a departed viewer asked for and no producer started: nobody is
+    left to open their connections."""
+    stopped = []
+    for number in numbers:
+        stream = await producing.aabandon(room, number, "its page closed before it started")
+        if stream is not None:
+            stopped.append(events.stream_event("stream.stopped", stream, time.time()))
+    return stopped
+
+
+async def _start(room: str, command: Start) -> Outcome:
+    created = await producing.aregister(
+        room, command.mode, command.count, command.interval, command.streams
+    )
+    now = time.time()
+    return Outcome(
+        events=[events.stream_event("stream.waiting", s, now) for s in created],
+        reply=fragments.producers(room, created),
+        requested=[s.number for s in created],
+    )
+
+
+async def _stop(room: str, command: Stop) -> Outcome:
+    stream = await live.aload(room, command.number)
+    if stream is None:
+        raise CommandError(f"There is no stream {command.number} in this room.")
+    if not stream.is_live:
+        raise CommandError(f"Stream {command.number} has already {stream.state}.")
+    if stream.state is State.WAITING:
+        stopped = await producing.aabandon(room, command.number, "stopped before it started")
+        if stopped is not None:
+            return Outcome(events=[events.stream_event("stream.stopped", stopped, time.time())])
+    # A running stream reads its stop flag before every tick and announces its own stop.
+    await live.arequest_stop(room, command.number)
+    return Outcome()
+
+
+async def _reset(room: str) -> Outcome:
+    streams = await live.astreams(room)
+    finished = [s for s in streams if not s.is_live]
+    await live.aforget(finished)
+    html = fragments.columns([s for s in streams if s.is_live], time.time())
+    return Outcome(events=[events.room_event("room.reset", html)])

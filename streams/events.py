@@ -1,0 +1,51 @@
+"""Channel-layer events sent to a room's group, each carrying its fragment rendered once.
+
+Types are dotted (``stream.tick``); Channels calls the viewer's ``stream_tick`` handler.
+Every viewer forwards ``html`` as is, so a tick costs one render however many watch it.
+"""
+
+from typing import Any
+
+from streams import fragments
+from streams.stream import Stream
+
+STREAM_EVENTS = frozenset(
+    {
+        "stream.waiting",  # registered: its card is appended to its column
+        "stream.attempt",  # a producer handshake for it arrived: still waiting
+        "stream.started",
+        "stream.tick",
+        "stream.finished",
+        "stream.stopped",
+    }
+)
+
+
+def stream_event(kind: str, stream: Stream, now: float, extra_html: str = "") -> dict[str, Any]:
+    """An event about ``stream``; ``stream.waiting`` appends its card, the others replace it."""
+    if kind not in STREAM_EVENTS:
+        raise ValueError(f"not a stream event: {kind}")
+    card = (
+        fragments.new_stream(stream, now)
+        if kind == "stream.waiting"
+        else fragments.stream_card(stream, now)
+    )
+    return {
+        "type": kind,
+        "stream": stream.number,
+        "mode": stream.mode.value,
+        "state": stream.state.value,
+        "seq": stream.seq,
+        "lateness": stream.recent_lateness[-1] if stream.recent_lateness else None,
+        "html": card + extra_html,
+    }
+
+
+def room_event(kind: str, html: str) -> dict[str, Any]:
+    """``room.reset``, ``room.thread_model`` or ``chat.message``."""
+    return {"type": kind, "html": html}
+
+
+def for_client(event: dict[str, Any]) -> dict[str, Any]:
+    """What a producer tells its own client: the event as JSON, without the HTML."""
+    return {key: value for key, value in event.items() if key != "html"}

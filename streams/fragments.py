@@ -1,0 +1,104 @@
+"""Render the HTML fragments the htmx ws extension swaps in.
+
+Every fragment is a partial of ``streams/dashboard.html``, so the first page load and each
+live update come from one template. A fragment is one or more top-level elements with an
+``id`` and ``hx-swap-oob``: htmx 2 and htmx 4 swap those alike.
+"""
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from django.template.loader import render_to_string
+
+from streams.models import StreamRun
+from streams.schedule import rate, sparkline_points
+from streams.stream import Mode, State, Stream, ThreadModel
+
+PAGE = "streams/dashboard.html"
+SPARK_WIDTH, SPARK_HEIGHT = 120, 24
+SPARK_FLOOR = 0.05  # a flat line means "under 50 ms late"
+
+
+def _render(partial: str, context: dict[str, Any]) -> str:
+    return render_to_string(f"{PAGE}#{partial}", context)
+
+
+def status_text(stream: Stream) -> str:
+    match stream.state:
+        case State.WAITING if stream.attempts > 1:
+            return f"waiting for the shared sync thread, retry {stream.attempts - 1}"
+        case State.WAITING:
+            return "waiting to start"
+        case State.RUNNING:
+            return "running"
+        case State.ORPHANED:
+            return "orphaned: its client left, the sync thread loops on"
+        case State.DONE:
+            return "done"
+        case State.STOPPED:
+            return f"stopped: {stream.note}" if stream.note else "stopped"
+
+
+def card_context(stream: Stream, now: float) -> dict[str, Any]:
+    return {
+        "stream": stream,
+        "status": status_text(stream),
+        "rate": rate(stream.seq, stream.elapsed(now)),
+        "spark": sparkline_points(stream.recent_lateness, SPARK_WIDTH, SPARK_HEIGHT, SPARK_FLOOR),
+        "last_lateness": stream.recent_lateness[-1] if stream.recent_lateness else None,
+    }
+
+
+def stream_card(stream: Stream, now: float) -> str:
+    """The card replacing the stream's current one."""
+    return _render("stream-card", {"card": card_context(stream, now), "oob": True})
+
+
+def new_stream(stream: Stream, now: float) -> str:
+    """The card appended to its column."""
+    return _render("stream-append", {"card": card_context(stream, now), "mode": stream.mode})
+
+
+def columns(streams: Iterable[Stream], now: float) -> str:
+    """Both columns' stream lists, replaced whole (snapshot and reset)."""
+    streams = list(streams)
+    return "".join(
+        _render(
+            "stream-list",
+            {
+                "mode": mode,
+                "cards": [card_context(s, now) for s in streams if s.mode is mode],
+                "oob": True,
+            },
+        )
+        for mode in Mode
+    )
+
+
+def error(panel: str, message: str) -> str:
+    return _render("errors", {"panel": panel, "message": message, "oob": True})
+
+
+def clear_error(panel: str) -> str:
+    return _render("errors", {"panel": panel, "message": "", "oob": True})
+
+
+def chat_line(text: str, at: float) -> str:
+    return _render("chat-line", {"text": text, "at": datetime.fromtimestamp(at, tz=UTC)})
+
+
+def thread_model(room: str, model: ThreadModel) -> str:
+    return _render(
+        "thread-model", {"room": room, "model": model, "models": list(ThreadModel), "oob": True}
+    )
+
+
+def producers(room: str, streams: Sequence[Stream]) -> str:
+    """Producer connections for the browser that asked for ``streams``: htmx opens one
+    WebSocket per stream and sends its ``run`` frame once the socket is open."""
+    return _render("producers", {"room": room, "streams": streams})
+
+
+def history_row(run: StreamRun) -> str:
+    return _render("history-prepend", {"run": run})

@@ -1,0 +1,101 @@
+"""Live room state in Django's cache: stream records, stop flags, the thread model.
+
+The cache is local memory by default and Redis when ``REDIS_URL`` is set, so every server
+process sees the same rooms. Each function has an ``a``-prefixed twin for async callers
+that runs it with ``thread_sensitive=False``: Django's own ``cache.aget`` & co. use
+``thread_sensitive=True``, which would queue the viewer behind a sync consumer's loop on the
+one shared sync thread.
+"""
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.core.cache import cache
+
+from streams.stream import Stream, ThreadModel
+
+TTL = 24 * 60 * 60  # a forgotten room leaves nothing behind after a day
+WINDOW = 200  # stream numbers scanned for a room's listing
+
+
+def _key(room: str, *parts: object) -> str:
+    return ":".join(["room", room, *map(str, parts)])
+
+
+def next_numbers(room: str, how_many: int) -> list[int]:
+    """Reserve ``how_many`` consecutive stream numbers, atomically across processes."""
+    key = _key(room, "seq")
+    cache.add(key, 0, TTL)
+    last = cache.incr(key, how_many)
+    cache.touch(key, TTL)
+    return list(range(last - how_many + 1, last + 1))
+
+
+def save(stream: Stream) -> None:
+    cache.set(_key(stream.room, "stream", stream.number), stream, TTL)
+
+
+def load(room: str, number: int) -> Stream | None:
+    stream = cache.get(_key(room, "stream", number))
+    return stream if isinstance(stream, Stream) else None
+
+
+def streams(room: str) -> list[Stream]:
+    """The room's streams still on the dashboard, oldest first."""
+    last = cache.get(_key(room, "seq"), 0)
+    keys = [_key(room, "stream", n) for n in range(max(1, last - WINDOW + 1), last + 1)]
+    found = cache.get_many(keys)
+    return [found[k] for k in keys if isinstance(found.get(k), Stream)]
+
+
+def forget(streams_: list[Stream]) -> None:
+    cache.delete_many([_key(s.room, "stream", s.number) for s in streams_])
+
+
+def claim(room: str, number: int) -> bool:
+    """True for the one producer connection that gets to run stream ``number``."""
+    return cache.add(_key(room, "claim", number), 1, TTL)
+
+
+def request_stop(room: str, number: int) -> None:
+    cache.set(_key(room, "stop", number), 1, TTL)
+
+
+def flag_orphaned(room: str, number: int) -> None:
+    cache.set(_key(room, "orphan", number), 1, TTL)
+
+
+def flags(room: str, number: int) -> tuple[bool, bool]:
+    """(stop requested, orphaned): read by a running stream before every tick."""
+    stop, orphan = _key(room, "stop", number), _key(room, "orphan", number)
+    found = cache.get_many([stop, orphan])
+    return stop in found, orphan in found
+
+
+def thread_model(room: str) -> ThreadModel:
+    value = cache.get(_key(room, "thread_model"))
+    return value if isinstance(value, ThreadModel) else ThreadModel.SHARED
+
+
+def set_thread_model(room: str, model: ThreadModel) -> None:
+    cache.set(_key(room, "thread_model"), model, TTL)
+
+
+def off_thread[**P, R](func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
+    """An async version of ``func`` that runs in the default executor, never on the
+    shared sync thread."""
+    return sync_to_async(func, thread_sensitive=False)
+
+
+anext_numbers = off_thread(next_numbers)
+asave = off_thread(save)
+aload = off_thread(load)
+astreams = off_thread(streams)
+aforget = off_thread(forget)
+aclaim = off_thread(claim)
+arequest_stop = off_thread(request_stop)
+aflag_orphaned = off_thread(flag_orphaned)
+aflags = off_thread(flags)
+athread_model = off_thread(thread_model)
+aset_thread_model = off_thread(set_thread_model)

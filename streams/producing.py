@@ -1,0 +1,114 @@
+"""What a producer connection may run: claiming a stream, and the per-process limit.
+
+Plain synchronous functions on the live store; the async producer calls them through
+``live``'s off-thread wrapper so that, like the viewer, it never queues on the shared
+sync thread for bookkeeping.
+"""
+
+import threading
+import time
+
+from django.conf import settings
+
+from streams import live
+from streams.commands import CommandError, Run
+from streams.stream import Mode, State, Stream, ThreadModel
+
+
+class ProcessSlots:
+    """Streams running in this process, bounded: overload is a refusal, not a hang."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.running = 0
+
+    def acquire(self) -> None:
+        limit = settings.DASHBOARD_MAX_STREAMS_PER_PROCESS
+        with self._lock:
+            if self.running >= limit:
+                raise CommandError(
+                    f"This server process already runs {self.running} streams, its limit; "
+                    "stop some or wait for them to finish."
+                )
+            self.running += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self.running -= 1
+
+
+SLOTS = ProcessSlots()
+
+
+def register(room: str, mode: Mode, count: int, interval: float, how_many: int) -> list[Stream]:
+    """New ``waiting`` streams, if the room has room for them."""
+    limit = settings.DASHBOARD_MAX_STREAMS_PER_ROOM
+    live_now = sum(1 for s in live.streams(room) if s.is_live)
+    if live_now + how_many > limit:
+        raise CommandError(
+            f"A room runs at most {limit} streams at once and {live_now} are live here; "
+            f"stop some or reset before starting {how_many} more.",
+            mode.value,
+        )
+    now = time.time()
+    created = [
+        Stream(room=room, number=n, mode=mode, count=count, interval=interval, created_at=now)
+        for n in live.next_numbers(room, how_many)
+    ]
+    for stream in created:
+        live.save(stream)
+    return created
+
+
+def claim(room: str, mode: Mode, run: Run, thread_model: ThreadModel) -> Stream:
+    """The stream this producer runs, now ``running`` and holding a process slot.
+
+    A frame naming a stream claims one the page registered; a frame with ``count`` and
+    ``interval`` registers its own, as a terminal client does.
+    """
+    if run.number is None:
+        [stream] = register(room, mode, run.count, run.interval, 1)
+    else:
+        found = live.load(room, run.number)
+        if found is None:
+            raise CommandError(f"No stream {run.number} in room {room!r}.")
+        stream = found
+    if stream.mode is not mode:
+        raise CommandError(f"Stream {stream.number} is a {stream.mode} stream; use its endpoint.")
+    stop_requested, _ = live.flags(room, stream.number)
+    if stream.state is not State.WAITING or stop_requested:
+        raise CommandError(f"Stream {stream.number} is {stream.state}; it cannot start again.")
+    if not live.claim(room, stream.number):
+        raise CommandError(f"Stream {stream.number} is already being run by another connection.")
+    SLOTS.acquire()
+    stream = stream.started(time.time(), thread_model)
+    live.save(stream)
+    return stream
+
+
+def note_attempt(room: str, number: int) -> Stream | None:
+    """Count a producer handshake for a waiting stream, so the dashboard can show that a
+    client is retrying while the shared thread is held. None if nothing changed."""
+    stream = live.load(room, number)
+    if stream is None or stream.state is not State.WAITING:
+        return None
+    stream = stream.attempted()
+    live.save(stream)
+    return stream
+
+
+def abandon(room: str, number: int, note: str) -> Stream | None:
+    """Stop a stream that never started (its page left, or someone pressed Stop)."""
+    live.request_stop(room, number)
+    stream = live.load(room, number)
+    if stream is None or stream.state is not State.WAITING:
+        return None
+    stream = stream.ended(State.STOPPED, time.time(), note)
+    live.save(stream)
+    return stream
+
+
+aclaim = live.off_thread(claim)
+anote_attempt = live.off_thread(note_attempt)
+aabandon = live.off_thread(abandon)
+aregister = live.off_thread(register)

@@ -1,0 +1,29 @@
+"""Room names and the channel-layer group names derived from them.
+
+Channels accepts group names of ASCII letters, digits, ``-``, ``_`` and ``.`` under 100
+characters, but its own regex lets non-ASCII digits and a trailing newline through, so every
+name is checked here, with an explicit ASCII class and ``\\Z``, before any group call.
+"""
+
+import re
+
+DEFAULT_ROOM = "lobby"
+MAX_ROOM_LENGTH = 64
+_ROOM = re.compile(rf"[A-Za-z0-9_.-]{{1,{MAX_ROOM_LENGTH}}}\Z")
+
+
+class InvalidRoom(ValueError):
+    """A room name that cannot name a channel-layer group."""
+
+
+def validate_room(room: str) -> str:
+    if not _ROOM.match(room):
+        raise InvalidRoom(
+            f"Room names are 1-{MAX_ROOM_LENGTH} ASCII letters, digits, '-', '_' or '.'."
+        )
+    return room
+
+
+def room_group(room: str) -> str:
+    """The group every viewer of ``room`` joins and every producer sends to."""
+    return f"room.{validate_room(room)}"

@@ -1,0 +1,318 @@
+"""Consumers through the real ASGI application, on the in-memory layer and on Redis."""
+
+import asyncio
+import html
+import json
+
+import pytest
+
+from streams.consumers import CLOSE_BAD_ROOM, CLOSE_REFUSED
+from streams.models import StreamRun
+from tests.wsclient import (
+    cards,
+    communicator,
+    open_producer,
+    open_viewer,
+    receive_until,
+    run_to_end,
+    start,
+)
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("layer")]
+
+
+def ended(number: int, state: str = "done"):
+    return lambda frames: any(c[0] == number and c[1] == state for c in cards(frames))
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_stream_start_tick_finish(room, mode):
+    viewer, _ = await open_viewer(room)
+    [number] = await start(viewer, mode, count=3, interval=0.05)
+    producer = await open_producer(room, mode, number)
+
+    replies = await run_to_end(producer)
+    frames = await receive_until(viewer, lambda fs: "history-rows" in "".join(fs))
+
+    assert [r["type"] for r in replies] == [
+        "stream.started", "stream.tick", "stream.tick", "stream.tick", "stream.finished",
+    ]
+    assert [r["seq"] for r in replies if r["type"] == "stream.tick"] == [1, 2, 3]
+    seen = [c for c in cards(frames) if c[0] == number]
+    assert [seq for _, _, seq in seen] == sorted(seq for _, _, seq in seen)
+    assert seen[-1] == (number, "done", 3)
+    run = await StreamRun.objects.aget(room=room, number=number)
+    assert (run.mode, run.thread_model, run.ticks, run.outcome) == (mode, "shared", 3, "done")
+    assert run.lateness_max is not None and run.waited is not None
+    await viewer.disconnect()
+    await producer.disconnect()
+
+
+async def test_stream_stop_from_dashboard(room):
+    viewer, _ = await open_viewer(room)
+    [number] = await start(viewer, "async", count=200, interval=0.02)
+    producer = await open_producer(room, "async", number)
+    await receive_until(viewer, lambda fs: any(c[0] == number and c[2] >= 2 for c in cards(fs)))
+
+    await viewer.send_json_to({"action": "stop", "stream": number})
+    frames = await receive_until(viewer, ended(number, "stopped"))
+
+    replies = await run_to_end(producer)
+    assert replies[-1]["type"] == "stream.stopped"
+    assert 2 <= replies[-1]["seq"] < 200
+    assert "stopped from the dashboard" in frames[-1]
+    await viewer.disconnect()
+    await producer.disconnect()
+
+
+async def test_stream_stop_before_it_starts(room):
+    viewer, _ = await open_viewer(room)
+    [number] = await start(viewer, "sync", count=5, interval=0.05)
+    await viewer.send_json_to({"action": "stop", "stream": number})
+    await receive_until(viewer, ended(number, "stopped"))
+
+    producer = await open_producer(room, "sync", number)
+    reply = await producer.receive_json_from(timeout=5)
+    assert reply["type"] == "error" and "stopped" in reply["message"]
+    assert (await producer.receive_output(timeout=5)) == {
+        "type": "websocket.close", "code": CLOSE_REFUSED,
+    }
+    await viewer.disconnect()
+
+
+async def test_late_joiner_gets_current_counters(room):
+    first, _ = await open_viewer(room)
+    [number] = await start(first, "async", count=100, interval=0.02)
+    producer = await open_producer(room, "async", number)
+    await receive_until(first, lambda fs: any(c[0] == number and c[2] >= 5 for c in cards(fs)))
+
+    late, snapshot = await open_viewer(room)
+
+    [(seen_number, state, seq)] = cards([snapshot])
+    assert (seen_number, state) == (number, "running") and seq >= 5
+    await first.send_json_to({"action": "stop", "stream": number})
+    await run_to_end(producer)
+    for comm in (first, late, producer):
+        await comm.disconnect()
+
+
+async def test_two_viewers_get_the_same_ticks_in_order(room):
+    one, _ = await open_viewer(room)
+    two, _ = await open_viewer(room)
+    [number] = await start(one, "sync", count=6, interval=0.03)
+    producer = await open_producer(room, "sync", number)
+    await run_to_end(producer)
+
+    seen = []
+    for viewer in (one, two):
+        frames = await receive_until(viewer, ended(number))
+        seen.append([c for c in cards(frames) if c[0] == number and c[1] != "waiting"])
+    assert seen[0] == seen[1]
+    assert [seq for _, _, seq in seen[0]] == [0, 1, 2, 3, 4, 5, 6, 6]
+    for comm in (one, two, producer):
+        await comm.disconnect()
+
+
+async def test_chat_reaches_everyone_escaped(room):
+    one, _ = await open_viewer(room)
+    two, _ = await open_viewer(room)
+    text = '<img src=x onerror=alert(1)> & "hi"'
+    await one.send_json_to({"action": "chat", "text": text, "HEADERS": {"HX-Trigger": "chat-form"}})
+
+    for viewer in (one, two):
+        frames = await receive_until(viewer, lambda fs: "chat-line" in "".join(fs))
+        line = next(f for f in frames if "chat-line" in f)
+        assert html.escape(text) in line
+        assert "<img" not in line
+    await one.disconnect()
+    await two.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("frame", "panel", "message"),
+    [
+        ("{not json", "room", "Malformed JSON"),
+        ("[1, 2]", "room", "one JSON object"),
+        ('{"action": "dance"}', "room", "Unknown action"),
+        ('{"action": "dance", "HEADERS": {"HX-Trigger": "start-async"}}', "async", "Unknown action"),
+        ('{"action": "start", "mode": "sync", "count": 0, "interval": 1, "streams": 1}', "sync",
+         "Ticks must be between 1 and 10000"),
+        ('{"action": "start", "mode": "async", "count": 10001, "interval": 1, "streams": 1}',
+         "async", "Ticks must be between 1 and 10000"),
+        ('{"action": "start", "mode": "sync", "count": 5, "interval": "NaN", "streams": 1}', "sync",
+         "finite"),
+        ('{"action": "start", "mode": "sync", "count": 5, "interval": "inf", "streams": 1}', "sync",
+         "finite"),
+        ('{"action": "start", "mode": "sync", "count": 5, "interval": 0.001, "streams": 1}', "sync",
+         "Interval must be between"),
+        ('{"action": "start", "mode": "async", "count": 5, "interval": 1, "streams": 17}', "async",
+         "Streams at once must be between 1 and 16"),
+        ('{"action": "chat", "text": "' + "x" * (64 * 1024) + '"}', "room", "too large"),
+        ('{"action": "stop", "stream": 999}', "room", "no stream 999"),
+    ],
+)
+async def test_bad_input_shows_error_in_panel_and_changes_nothing(room, frame, panel, message):
+    sender, _ = await open_viewer(room)
+    other, _ = await open_viewer(room)
+
+    await sender.send_to(text_data=frame)
+    reply = await sender.receive_from(timeout=5)
+
+    assert f'id="errors-{panel}"' in reply and message in reply
+    assert await other.receive_nothing(timeout=0.2)
+    # The connection is still up and still works.
+    await sender.send_json_to({"action": "chat", "text": "still here"})
+    assert "still here" in "".join(await receive_until(sender, lambda fs: "chat-line" in "".join(fs)))
+    await sender.disconnect()
+    await other.disconnect()
+
+
+async def test_binary_frame_is_refused(room):
+    viewer, _ = await open_viewer(room)
+    await viewer.send_to(bytes_data=b'{"action": "reset"}')
+    reply = await viewer.receive_from(timeout=5)
+    assert 'id="errors-room"' in reply and "Binary frames" in reply
+    await viewer.disconnect()
+
+
+async def test_thread_model_switch_reaches_everyone(room):
+    one, _ = await open_viewer(room)
+    two, _ = await open_viewer(room)
+    await one.send_json_to({"action": "thread_model", "model": "per_connection"})
+    for viewer in (one, two):
+        frames = await receive_until(viewer, lambda fs: 'id="thread-model"' in "".join(fs))
+        assert 'value="per_connection" checked' in "".join(frames)
+    _, snapshot = await open_viewer(room)
+    assert 'value="per_connection" checked' in snapshot
+    await one.disconnect()
+    await two.disconnect()
+
+
+async def test_reset_clears_finished_streams_only(room):
+    viewer, _ = await open_viewer(room)
+    [done] = await start(viewer, "async", count=1, interval=0.01)
+    await run_to_end(await open_producer(room, "async", done))
+    [waiting] = await start(viewer, "sync", count=1, interval=0.01)
+
+    await viewer.send_json_to({"action": "reset"})
+    frames = await receive_until(viewer, lambda fs: bool(fs) and 'class="stream-list"' in fs[-1])
+
+    remaining = {n for n, _, _ in cards([frames[-1]])}
+    assert remaining == {waiting}
+    _, snapshot = await open_viewer(room)
+    assert {n for n, _, _ in cards([snapshot])} == {waiting}
+    await viewer.disconnect()
+
+
+async def test_room_limit_is_a_clear_refusal(room, settings):
+    settings.DASHBOARD_MAX_STREAMS_PER_ROOM = 3
+    viewer, _ = await open_viewer(room)
+    await start(viewer, "async", count=5, interval=1, streams=2)
+    await viewer.send_json_to(
+        {"action": "start", "mode": "async", "count": 5, "interval": 1, "streams": 2}
+    )
+    frames = await receive_until(viewer, lambda fs: "at most 3 streams" in "".join(fs))
+    assert 'id="errors-async"' in frames[-1]
+    await viewer.disconnect()
+
+
+async def test_viewer_leaving_stops_its_unstarted_streams(room):
+    watcher, _ = await open_viewer(room)
+    starter, _ = await open_viewer(room)
+    [number] = await start(starter, "sync", count=5, interval=0.1)
+    await starter.disconnect()
+    frames = await receive_until(watcher, ended(number, "stopped"))
+    assert "its page closed before it started" in frames[-1]
+    await watcher.disconnect()
+
+
+async def test_async_stream_stops_at_once_when_its_client_leaves(room):
+    viewer, _ = await open_viewer(room)
+    [number] = await start(viewer, "async", count=500, interval=0.02)
+    producer = await open_producer(room, "async", number)
+    await receive_until(viewer, lambda fs: any(c[0] == number and c[2] >= 2 for c in cards(fs)))
+
+    await producer.disconnect()
+    frames = await receive_until(viewer, ended(number, "stopped"), timeout=2)
+    assert "its client left" in frames[-1]
+    await viewer.disconnect()
+
+
+async def test_sync_stream_whose_client_left_is_orphaned_and_stoppable(room):
+    viewer, _ = await open_viewer(room)
+    [number] = await start(viewer, "sync", count=300, interval=0.02)
+    producer = await open_producer(room, "sync", number)
+    await receive_until(viewer, lambda fs: any(c[0] == number and c[2] >= 2 for c in cards(fs)))
+
+    # The communicator cancels the consumer after the timeout, as Daphne does after 10 s.
+    await producer.disconnect(timeout=0.1)
+    await receive_until(viewer, lambda fs: any(c[:2] == (number, "orphaned") for c in cards(fs)))
+    await viewer.send_json_to({"action": "stop", "stream": number})
+    frames = await receive_until(viewer, ended(number, "stopped"))
+    assert [c for c in cards(frames) if c[0] == number][-1][2] < 300
+    await receive_until(viewer, lambda fs: "history-rows" in "".join(fs))
+    await viewer.disconnect()
+
+
+async def test_producer_bad_frames_keep_the_connection(room):
+    producer = communicator(f"/ws/rooms/{room}/async/")
+    assert (await producer.connect())[0]
+    for frame, message in [
+        ("nope", "Malformed JSON"),
+        ('{"action": "fly"}', "Unknown action"),
+        ('{"action": "run", "count": 0, "interval": 1}', "Ticks must be between"),
+        ('{"action": "run", "stream": 12345}', "No stream 12345"),
+    ]:
+        await producer.send_to(text_data=frame)
+        reply = await producer.receive_json_from(timeout=5)
+        assert reply["type"] == "error" and message in reply["message"]
+        if "No stream" in message:
+            assert (await producer.receive_output(timeout=5))["code"] == CLOSE_REFUSED
+            return
+    raise AssertionError("unreachable")
+
+
+async def test_terminal_client_runs_its_own_stream(room):
+    """A client that is not the page sends count and interval itself: JSON both ways."""
+    viewer, _ = await open_viewer(room)
+    producer = communicator(f"/ws/rooms/{room}/sync/")
+    assert (await producer.connect())[0]
+    await producer.send_to(text_data=json.dumps({"action": "run", "count": 2, "interval": 0.02}))
+    replies = await run_to_end(producer)
+    assert [r["type"] for r in replies][-1] == "stream.finished"
+    frames = await receive_until(viewer, ended(replies[-1]["stream"]))
+    assert frames
+    await viewer.disconnect()
+
+
+@pytest.mark.parametrize("path", ["/ws/rooms/bad%20room/", "/ws/rooms/caf\u00e9/sync/", "/ws/nowhere/"])
+async def test_bad_paths_close_with_a_final_code(path):
+    comm = communicator(path)
+    connected, _ = await comm.connect()
+    assert connected
+    assert (await comm.receive_output(timeout=5)) == {"type": "websocket.close", "code": CLOSE_BAD_ROOM}
+
+
+async def test_stream_records_the_per_connection_thread_model(room):
+    viewer, _ = await open_viewer(room)
+    await viewer.send_json_to({"action": "thread_model", "model": "per_connection"})
+    await receive_until(viewer, lambda fs: 'id="thread-model"' in "".join(fs))
+    [number] = await start(viewer, "sync", count=2, interval=0.02)
+    await run_to_end(await open_producer(room, "sync", number))
+    frames = await receive_until(viewer, lambda fs: "history-rows" in "".join(fs))
+    assert "per connection" in frames[-1]
+    run = await StreamRun.objects.aget(room=room, number=number)
+    assert run.thread_model == "per_connection"
+    await viewer.disconnect()
+
+
+async def test_idle_viewer_outlives_redis_socket_timeout(room):
+    """redis-py 8's default socket_timeout=5 closed idle consumers after 5.3 s."""
+    one, _ = await open_viewer(room)
+    await asyncio.sleep(6)
+    two, _ = await open_viewer(room)
+    await two.send_json_to({"action": "chat", "text": "after six seconds"})
+    frames = await receive_until(one, lambda fs: "after six seconds" in "".join(fs))
+    assert frames
+    await one.disconnect()
+    await two.disconnect()

@@ -1,0 +1,76 @@
+"""Helpers for driving the real ASGI application with Channels' WebsocketCommunicator."""
+
+import asyncio
+import re
+import time
+from typing import Any
+
+from channels.testing import WebsocketCommunicator
+
+from dashboard_project.asgi import application
+
+ORIGIN = [(b"origin", b"http://127.0.0.1")]
+CARD = re.compile(r'<article id="stream-(\d+)" class="card state-(\w+)" data-seq="(\d+)"')
+
+
+def communicator(path: str) -> WebsocketCommunicator:
+    return WebsocketCommunicator(application, path, headers=ORIGIN)
+
+
+async def open_viewer(room: str) -> tuple[WebsocketCommunicator, str]:
+    """A connected viewer and the snapshot it got on connecting."""
+    viewer = communicator(f"/ws/rooms/{room}/")
+    connected, _ = await viewer.connect()
+    assert connected
+    return viewer, await viewer.receive_from(timeout=5)
+
+
+async def receive_until(
+    comm: WebsocketCommunicator, done: Any, timeout: float = 10
+) -> list[str]:
+    """Frames received until ``done(frames)`` is true; fails after ``timeout`` seconds."""
+    frames: list[str] = []
+    deadline = time.monotonic() + timeout
+    while not done(frames):
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"timed out; got {len(frames)} frames: {frames[-3:]}"
+        frames.append(await comm.receive_from(timeout=remaining))
+    return frames
+
+
+def cards(frames: list[str]) -> list[tuple[int, str, int]]:
+    """(stream number, state, seq) of every stream card in ``frames``, in order."""
+    return [(int(n), state, int(seq)) for f in frames for n, state, seq in CARD.findall(f)]
+
+
+async def start(
+    viewer: WebsocketCommunicator, mode: str, count: int, interval: float, streams: int = 1
+) -> list[int]:
+    """Ask for streams as the page does; the numbers of the streams registered."""
+    await viewer.send_json_to(
+        {"action": "start", "mode": mode, "count": count, "interval": interval, "streams": streams}
+    )
+    frames = await receive_until(viewer, lambda fs: "producer-" in "".join(fs))
+    return [int(n) for n in re.findall(r'id="producer-(\d+)"', "".join(frames))]
+
+
+async def open_producer(room: str, mode: str, number: int) -> WebsocketCommunicator:
+    producer = communicator(f"/ws/rooms/{room}/{mode}/?stream={number}")
+    connected, _ = await producer.connect(timeout=10)
+    assert connected
+    await producer.send_json_to({"action": "run", "stream": number})
+    return producer
+
+
+async def run_to_end(producer: WebsocketCommunicator, timeout: float = 10) -> list[dict[str, Any]]:
+    """A producer's JSON replies up to its end event, then its close."""
+    replies: list[dict[str, Any]] = []
+    while not replies or replies[-1]["type"] not in {"stream.finished", "stream.stopped", "error"}:
+        replies.append(await producer.receive_json_from(timeout=timeout))
+    if replies[-1]["type"] != "error":
+        assert (await producer.receive_output(timeout=timeout))["type"] == "websocket.close"
+    return replies
+
+
+async def settle(seconds: float = 0.05) -> None:
+    await asyncio.sleep(seconds)
