@@ -28,8 +28,11 @@ def status_text(stream: Stream) -> str:
     match stream.state:
         case State.WAITING if stream.attempts > 1:
             return f"waiting for the shared sync thread, retry {stream.attempts - 1}"
+        case State.WAITING if stream.attempts == 1:
+            # Its handshake reached the server, but no consumer has handled it yet.
+            return "waiting for the shared sync thread"
         case State.WAITING:
-            return "waiting to start"
+            return "waiting for its connection"
         case State.RUNNING:
             return "running"
         case State.ORPHANED:

@@ -50,6 +50,6 @@ async def _note_attempt(room: str, scope: Scope) -> None:
     if not (number.isascii() and number.isdigit()):
         return
     stream = await producing.anote_attempt(room, int(number))
-    if stream is not None and stream.attempts > 1:
+    if stream is not None:
         event = events.stream_event("stream.attempt", stream, time.time())
         await get_channel_layer().group_send(room_group(room), event)

@@ -24,6 +24,10 @@ class ThreadModel(StrEnum):
             return "Channels default (one shared thread)"
         return "A thread per connection"
 
+    @property
+    def short_label(self) -> str:
+        return "shared" if self is ThreadModel.SHARED else "own thread"
+
 
 class State(StrEnum):
     WAITING = "waiting"

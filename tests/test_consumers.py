@@ -300,7 +300,7 @@ async def test_stream_records_the_per_connection_thread_model(room):
     [number] = await start(viewer, "sync", count=2, interval=0.02)
     await run_to_end(await open_producer(room, "sync", number))
     frames = await receive_until(viewer, lambda fs: "history-rows" in "".join(fs))
-    assert "per connection" in frames[-1]
+    assert "own thread" in frames[-1]
     run = await StreamRun.objects.aget(room=room, number=number)
     assert run.thread_model == "per_connection"
     await viewer.disconnect()

@@ -1,0 +1,199 @@
+"""A WebSocket client of the dashboard, as a terminal or a test sees it.
+
+It does what the page does: asks the room for streams, then opens one producer connection
+per stream and sends ``run``, retrying a refused handshake as htmx does (Daphne refuses one
+after 5 s while the shared sync thread is held). Every time is taken on this client's own
+monotonic clock, so a run's figures are what a user would see.
+"""
+
+import asyncio
+import html
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidHandshake, InvalidStatus
+
+PRODUCER = re.compile(r'id="producer-(\d+)"')
+ERROR = re.compile(r'<div id="errors-(\w+)" class="errors"[^>]*>([^<]+)</div>')
+RETRY_DELAY = 0.1
+
+
+class ClientError(RuntimeError):
+    """The server refused what the client asked for; the message is the server's."""
+
+
+@dataclass
+class ProducerRun:
+    mode: str
+    number: int | None
+    requested_at: float
+    attempts: int = 0
+    connected_at: float | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    outcome: str = ""
+    ticks: list[tuple[int, float, float]] = field(default_factory=list)  # seq, lateness, at
+
+    @property
+    def waited(self) -> float | None:
+        return None if self.started_at is None else self.started_at - self.requested_at
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return self.ended_at - self.started_at
+
+
+def ws_base(http_url: str) -> str:
+    parts = urlsplit(http_url)
+    scheme = "wss" if parts.scheme == "https" else "ws"
+    return f"{scheme}://{parts.netloc}"
+
+
+def origin(http_url: str) -> str:
+    parts = urlsplit(http_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class Viewer:
+    """The page's one connection to a room."""
+
+    def __init__(self, http_url: str, room: str) -> None:
+        self.http_url = http_url
+        self.room = room
+        self.frames: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
+        self._ws: ClientConnection | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> "Viewer":
+        self._ws = await connect(
+            f"{ws_base(self.http_url)}/ws/rooms/{self.room}/",
+            additional_headers={"Origin": origin(self.http_url)},
+            open_timeout=10,
+        )
+        self._reader = asyncio.create_task(self._read(self._ws))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+        if self._ws is not None:
+            await self._ws.close()
+
+    async def _read(self, ws: ClientConnection) -> None:
+        async for frame in ws:
+            self.frames.put_nowait((time.monotonic(), str(frame)))
+
+    async def send(self, command: dict[str, Any]) -> None:
+        assert self._ws is not None
+        await self._ws.send(json.dumps(command))
+
+    async def next_frame(self, timeout: float) -> tuple[float, str]:
+        return await asyncio.wait_for(self.frames.get(), timeout)
+
+    async def start(self, mode: str, count: int, interval: float, streams: int) -> list[int]:
+        """Ask the room for streams; their numbers, or the server's refusal as ClientError."""
+        await self.send(
+            {"action": "start", "mode": mode, "count": count, "interval": interval,
+             "streams": streams}
+        )
+        return await self._await_reply(lambda text: [int(n) for n in PRODUCER.findall(text)])
+
+    async def set_thread_model(self, model: str) -> None:
+        await self.send({"action": "thread_model", "model": model})
+        await self._await_reply(lambda text: 'id="thread-model"' in text or None)
+
+    async def _await_reply(self, parse: Any, timeout: float = 10) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            _, text = await self.next_frame(deadline - time.monotonic())
+            for _panel, message in ERROR.findall(text):
+                if message.strip():
+                    raise ClientError(html.unescape(message.strip()))
+            found = parse(text)
+            if found:
+                return found
+
+
+async def run_producer(
+    http_url: str,
+    room: str,
+    mode: str,
+    number: int | None = None,
+    count: int = 0,
+    interval: float = 0.0,
+    requested_at: float | None = None,
+    on_tick: Any = None,
+) -> ProducerRun:
+    """Run one stream on its own producer connection until it ends.
+
+    With ``number``, run the stream the room registered; without, register one of ``count``
+    ticks every ``interval`` seconds, as a terminal client does.
+    """
+    run = ProducerRun(mode, number, requested_at or time.monotonic())
+    query = f"?stream={number}" if number is not None else ""
+    url = f"{ws_base(http_url)}/ws/rooms/{room}/{mode}/{query}"
+    order: dict[str, Any] = {"action": "run"}
+    order.update({"stream": number} if number is not None else {"count": count, "interval": interval})
+    while True:
+        run.attempts += 1
+        try:
+            ws = await connect(
+                url, additional_headers={"Origin": origin(http_url)}, open_timeout=30
+            )
+            break
+        except (InvalidStatus, InvalidHandshake, TimeoutError):
+            # Daphne refuses a handshake the shared thread did not accept within 5 s.
+            await asyncio.sleep(RETRY_DELAY)
+    run.connected_at = time.monotonic()
+    async with ws:
+        await ws.send(json.dumps(order))
+        async for frame in ws:
+            event = json.loads(frame)
+            now = time.monotonic()
+            kind = event.get("type")
+            if kind == "error":
+                raise ClientError(event["message"])
+            if kind == "stream.started":
+                run.started_at, run.number = now, event["stream"]
+            elif kind == "stream.tick":
+                run.ticks.append((event["seq"], event["lateness"], now))
+                if on_tick is not None:
+                    on_tick(run, event)
+            elif kind in {"stream.finished", "stream.stopped"}:
+                run.ended_at, run.outcome = now, event["state"]
+                break
+    return run
+
+
+async def run_streams(
+    http_url: str, room: str, mode: str, count: int, interval: float, streams: int,
+    on_tick: Any = None,
+) -> list[ProducerRun]:
+    """Ask the room for ``streams`` streams and run them all at once, as the page does."""
+    async with Viewer(http_url, room) as viewer:
+        requested_at = time.monotonic()
+        numbers = await viewer.start(mode, count, interval, streams)
+        return list(
+            await asyncio.gather(
+                *(
+                    run_producer(http_url, room, mode, n, requested_at=requested_at, on_tick=on_tick)
+                    for n in numbers
+                )
+            )
+        )
+
+
+def overlap(runs: list[ProducerRun]) -> float:
+    """Seconds during which every run was running at once (0 when some never overlapped)."""
+    starts = [r.started_at for r in runs if r.started_at is not None]
+    ends = [r.ended_at for r in runs if r.ended_at is not None]
+    if len(starts) != len(runs) or len(ends) != len(runs):
+        return 0.0
+    return max(0.0, min(ends) - max(starts))
