@@ -100,8 +100,13 @@ class Viewer:
     async def start(self, mode: str, count: int, interval: float, streams: int) -> list[int]:
         """Ask the room for streams; their numbers, or the server's refusal as ClientError."""
         await self.send(
-            {"action": "start", "mode": mode, "count": count, "interval": interval,
-             "streams": streams}
+            {
+                "action": "start",
+                "mode": mode,
+                "count": count,
+                "interval": interval,
+                "streams": streams,
+            }
         )
         return await self._await_reply(lambda text: [int(n) for n in PRODUCER.findall(text)])
 
@@ -140,7 +145,9 @@ async def run_producer(
     query = f"?stream={number}" if number is not None else ""
     url = f"{ws_base(http_url)}/ws/rooms/{room}/{mode}/{query}"
     order: dict[str, Any] = {"action": "run"}
-    order.update({"stream": number} if number is not None else {"count": count, "interval": interval})
+    order.update(
+        {"stream": number} if number is not None else {"count": count, "interval": interval}
+    )
     while True:
         run.attempts += 1
         try:
@@ -173,7 +180,12 @@ async def run_producer(
 
 
 async def run_streams(
-    http_url: str, room: str, mode: str, count: int, interval: float, streams: int,
+    http_url: str,
+    room: str,
+    mode: str,
+    count: int,
+    interval: float,
+    streams: int,
     on_tick: Any = None,
 ) -> list[ProducerRun]:
     """Ask the room for ``streams`` streams and run them all at once, as the page does."""
@@ -183,7 +195,9 @@ async def run_streams(
         return list(
             await asyncio.gather(
                 *(
-                    run_producer(http_url, room, mode, n, requested_at=requested_at, on_tick=on_tick)
+                    run_producer(
+                        http_url, room, mode, n, requested_at=requested_at, on_tick=on_tick
+                    )
                     for n in numbers
                 )
             )

@@ -102,7 +102,7 @@ def parse_room_frame(text: str | None, data: bytes | None = None) -> RoomCommand
             return Chat(text=_chat_text(payload.get("text")))
         case "thread_model":
             try:
-                return SetThreadModel(model=ThreadModel(payload.get("model")))
+                return SetThreadModel(model=ThreadModel(str(payload.get("model"))))
             except ValueError:
                 choices = ", ".join(m.value for m in ThreadModel)
                 raise CommandError(f"Thread model must be one of: {choices}.") from None

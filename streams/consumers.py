@@ -203,8 +203,13 @@ class SyncTickConsumer(SyncConsumer):
         self.stream = stream
         live.save(stream)
         event = events.stream_event(kind, stream, time.time())
-        self.group_send(event)
-        self.reply(events.for_client(event))
+        try:
+            self.group_send(event)
+            self.reply(events.for_client(event))
+        except asyncio.CancelledError:
+            # Daphne cancelled this consumer (its client left) while the loop was sending:
+            # asgiref cancels the send in flight inside this thread. The loop goes on.
+            live.flag_orphaned(stream.room, stream.number)
 
     def group_send(self, event: Message) -> None:
         assert self.room is not None

@@ -53,7 +53,7 @@ class StreamRun(models.Model):
             ticks=stream.seq,
             outcome=stream.state.value,
             note=stream.note[:200],
-            requested_at=_when(stream.created_at),
+            requested_at=datetime.fromtimestamp(stream.created_at, tz=UTC),
             started_at=_when(stream.started_at),
             ended_at=_when(stream.ended_at),
             waited=stream.waited,

@@ -22,9 +22,13 @@ class NoRouteConsumer(AsyncConsumer):
         raise StopConsumer
 
 
+# Typed Any: django-stubs expects path() to route views, Channels routes ASGI apps with it.
+sync_producer: Any = ThreadModelMiddleware(SyncTickConsumer.as_asgi())
+async_producer: Any = ThreadModelMiddleware(AsyncTickConsumer.as_asgi())
+
 websocket_urlpatterns = [
-    path("ws/rooms/<str:room>/sync/", ThreadModelMiddleware(SyncTickConsumer.as_asgi())),
-    path("ws/rooms/<str:room>/async/", ThreadModelMiddleware(AsyncTickConsumer.as_asgi())),
+    path("ws/rooms/<str:room>/sync/", sync_producer),
+    path("ws/rooms/<str:room>/async/", async_producer),
     path("ws/rooms/<str:room>/", RoomConsumer.as_asgi()),
     re_path(r"", NoRouteConsumer.as_asgi()),
 ]

@@ -22,14 +22,26 @@ def frame(**payload) -> str:
 
 
 def test_start_from_htmx_form_values_as_strings():
-    text = frame(action="start", mode="sync", count="50", interval="1", streams="3",
-                 HEADERS={"HX-Trigger": "start-sync"})
+    text = frame(
+        action="start",
+        mode="sync",
+        count="50",
+        interval="1",
+        streams="3",
+        HEADERS={"HX-Trigger": "start-sync"},
+    )
     assert parse_room_frame(text) == Start(Mode.SYNC, count=50, interval=1.0, streams=3)
 
 
 def test_start_from_json_numbers_with_htmx4_headers_key():
-    text = frame(action="start", mode="async", count=10, interval=0.25, streams=1,
-                 headers={"HX-Trigger": "start-async"})
+    text = frame(
+        action="start",
+        mode="async",
+        count=10,
+        interval=0.25,
+        streams=1,
+        headers={"HX-Trigger": "start-async"},
+    )
     assert parse_room_frame(text) == Start(Mode.ASYNC, count=10, interval=0.25, streams=1)
 
 
@@ -39,8 +51,10 @@ def test_start_from_json_numbers_with_htmx4_headers_key():
         (frame(action="stop", stream="7"), Stop(7)),
         (frame(action="reset"), Reset()),
         (frame(action="chat", text="  hi  "), Chat("hi")),
-        (frame(action="thread_model", model="per_connection"),
-         SetThreadModel(ThreadModel.PER_CONNECTION)),
+        (
+            frame(action="thread_model", model="per_connection"),
+            SetThreadModel(ThreadModel.PER_CONNECTION),
+        ),
     ],
 )
 def test_room_commands(text, expected):
@@ -77,14 +91,27 @@ def start(**overrides) -> str:
         (start(interval="NaN"), None, "sync", "Interval must be a finite number"),
         (start(interval="inf"), None, "sync", "Interval must be a finite number"),
         (start(interval="-Infinity"), None, "sync", "Interval must be a finite number"),
-        ('{"action": "start", "mode": "sync", "count": 5, "interval": NaN, "streams": 1}', None,
-         "sync", "Interval must be a finite number"),
-        ('{"action": "start", "mode": "sync", "count": 5, "interval": Infinity, "streams": 1}',
-         None, "sync", "Interval must be a finite number"),
+        (
+            '{"action": "start", "mode": "sync", "count": 5, "interval": NaN, "streams": 1}',
+            None,
+            "sync",
+            "Interval must be a finite number",
+        ),
+        (
+            '{"action": "start", "mode": "sync", "count": 5, "interval": Infinity, "streams": 1}',
+            None,
+            "sync",
+            "Interval must be a finite number",
+        ),
         (start(interval="soon"), None, "sync", "Interval must be a number of seconds"),
         (start(interval=False), None, "sync", "Interval must be a number of seconds"),
         (start(mode="async", streams=0), None, "async", "Streams at once must be between 1 and 16"),
-        (start(mode="async", streams=17), None, "async", "Streams at once must be between 1 and 16"),
+        (
+            start(mode="async", streams=17),
+            None,
+            "async",
+            "Streams at once must be between 1 and 16",
+        ),
         (frame(action="stop"), None, "room", "Stream number must be a whole number"),
         (frame(action="stop", stream="x"), None, "room", "Stream number must be a whole number"),
         (frame(action="chat", text="   "), None, "chat", "Type a message first"),
@@ -102,7 +129,9 @@ def test_room_frame_rejected(text, data, panel, message):
 
 
 def test_frame_size_limit_counts_bytes_not_characters():
-    text = json.dumps({"action": "chat", "text": "\u00e9" * (MAX_FRAME_BYTES // 2)}, ensure_ascii=False)
+    text = json.dumps(
+        {"action": "chat", "text": "\u00e9" * (MAX_FRAME_BYTES // 2)}, ensure_ascii=False
+    )
     assert len(text) < MAX_FRAME_BYTES < len(text.encode())
     with pytest.raises(CommandError, match="too large"):
         parse_room_frame(text)

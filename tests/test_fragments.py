@@ -43,8 +43,9 @@ class TopLevel(HTMLParser):
 
 
 def running(number=3, mode=Mode.SYNC) -> Stream:
-    stream = Stream(room="lobby", number=number, mode=mode, count=10, interval=0.5,
-                    created_at=time.time()).started(time.time(), ThreadModel.SHARED)
+    stream = Stream(
+        room="lobby", number=number, mode=mode, count=10, interval=0.5, created_at=time.time()
+    ).started(time.time(), ThreadModel.SHARED)
     return stream.ticked(1, 0.01, orphaned=False)
 
 

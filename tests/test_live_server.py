@@ -30,9 +30,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-         "dashboard_project.asgi:application"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "dashboard_project.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         wait_for_port(port, 20)
@@ -76,8 +87,12 @@ async def test_viewer_stays_live_while_a_sync_stream_loops(server, room):
         await _until(lambda: any(f for f in starter.frames._queue if "state-running" in f[1]))
         [sync_number] = await starter.start("sync", count=12, interval=0.25, streams=1)
         sync_run = asyncio.create_task(run_producer(server, room, "sync", sync_number))
-        await _until(lambda: any(f"stream-{sync_number}\" class=\"card state-running" in f[1]
-                                 for f in starter.frames._queue))
+        await _until(
+            lambda: any(
+                f'stream-{sync_number}" class="card state-running' in f[1]
+                for f in starter.frames._queue
+            )
+        )
 
         # The sync loop now holds the shared thread for ~3 s.
         asked = time.monotonic()

@@ -58,5 +58,8 @@ def test_sparkline_scales_to_floor_or_largest_value():
 
 def test_sparkline_single_value_and_negative_values_stay_in_the_box():
     assert sparkline_points([-1.0], 100, 10, floor=1.0) == "0.0,10.0"
-    assert all(math.isfinite(float(c)) for p in sparkline_points([3.0, 0.0], 50, 5, 1.0).split()
-               for c in p.split(","))
+    assert all(
+        math.isfinite(float(c))
+        for p in sparkline_points([3.0, 0.0], 50, 5, 1.0).split()
+        for c in p.split(",")
+    )

@@ -2,8 +2,14 @@ from streams.stream import RECENT_TICKS, Mode, State, Stream, ThreadModel
 
 
 def make(**kwargs) -> Stream:
-    defaults = {"room": "r", "number": 1, "mode": Mode.SYNC, "count": 4, "interval": 0.5,
-                "created_at": 10.0}
+    defaults = {
+        "room": "r",
+        "number": 1,
+        "mode": Mode.SYNC,
+        "count": 4,
+        "interval": 0.5,
+        "created_at": 10.0,
+    }
     return Stream(**(defaults | kwargs))
 
 
@@ -11,7 +17,11 @@ def test_stream_lifecycle():
     stream = make()
     assert stream.state is State.WAITING and stream.is_live and stream.waited is None
     stream = stream.started(12.5, ThreadModel.SHARED)
-    assert (stream.state, stream.waited, stream.thread_model) == (State.RUNNING, 2.5, ThreadModel.SHARED)
+    assert (stream.state, stream.waited, stream.thread_model) == (
+        State.RUNNING,
+        2.5,
+        ThreadModel.SHARED,
+    )
     stream = stream.ticked(1, 0.01, orphaned=False).ticked(2, 0.03, orphaned=False)
     assert (stream.seq, stream.progress_percent, stream.max_lateness) == (2, 50, 0.03)
     assert stream.recent_lateness == (0.01, 0.03)

@@ -12,8 +12,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def fresh_cache(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                                   "LOCATION": "views"}}
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "views"}
+    }
 
 
 def test_dashboard_lobby(client):
@@ -29,7 +30,10 @@ def test_dashboard_lobby(client):
 def test_dashboard_loads_htmx_from_django_htmx_static_only(client):
     page = client.get("/").content.decode()
     scripts = re.findall(r'<script src="([^"]+)"', page)
-    assert scripts == ["/static/django_htmx/htmx-2.min.js", "/static/django_htmx/ext/hx-ws-2.min.js"]
+    assert scripts == [
+        "/static/django_htmx/htmx-2.min.js",
+        "/static/django_htmx/ext/hx-ws-2.min.js",
+    ]
     assert "://" not in page.split("<body")[0]  # nothing from another host
 
 
@@ -68,8 +72,9 @@ def test_dashboard_refuses_post(client):
 
 def test_dashboard_shows_current_counters_not_zeros(client):
     [number] = live.next_numbers("mid", 1)
-    stream = Stream(room="mid", number=number, mode=Mode.ASYNC, count=50, interval=1.0,
-                    created_at=time.time()).started(time.time(), ThreadModel.SHARED)
+    stream = Stream(
+        room="mid", number=number, mode=Mode.ASYNC, count=50, interval=1.0, created_at=time.time()
+    ).started(time.time(), ThreadModel.SHARED)
     for seq in range(1, 8):
         stream = stream.ticked(seq, 0.002, orphaned=False)
     live.save(stream)
@@ -81,8 +86,9 @@ def test_dashboard_shows_current_counters_not_zeros(client):
 
 
 def test_dashboard_lists_finished_runs(client):
-    stream = Stream(room="hist", number=2, mode=Mode.SYNC, count=3, interval=0.5,
-                    created_at=100.0).started(101.0, ThreadModel.PER_CONNECTION)
+    stream = Stream(
+        room="hist", number=2, mode=Mode.SYNC, count=3, interval=0.5, created_at=100.0
+    ).started(101.0, ThreadModel.PER_CONNECTION)
     for seq in (1, 2, 3):
         stream = stream.ticked(seq, 0.004, orphaned=False)
     StreamRun.from_stream(stream.ended(stream.state.DONE, 102.5), [0.004] * 3).save()

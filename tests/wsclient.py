@@ -25,9 +25,7 @@ async def open_viewer(room: str) -> tuple[WebsocketCommunicator, str]:
     return viewer, await viewer.receive_from(timeout=5)
 
 
-async def receive_until(
-    comm: WebsocketCommunicator, done: Any, timeout: float = 10
-) -> list[str]:
+async def receive_until(comm: WebsocketCommunicator, done: Any, timeout: float = 10) -> list[str]:
     """Frames received until ``done(frames)`` is true; fails after ``timeout`` seconds."""
     frames: list[str] = []
     deadline = time.monotonic() + timeout
