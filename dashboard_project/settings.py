@@ -66,6 +66,9 @@ DATABASES = {
         # Producers in "a thread per connection" mode write finished runs from several
         # threads at once; wait for SQLite's write lock instead of failing.
         "OPTIONS": {"timeout": 20},
+        # Tests write from several threads too; a file waits for locks where SQLite's
+        # shared-cache in-memory database fails with "database table is locked".
+        "TEST": {"NAME": str(BASE_DIR / ".test-db.sqlite3")},
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
