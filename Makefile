@@ -25,7 +25,7 @@ lint: $(VENV)/.dev
 	$(BIN)/mypy
 
 bench: $(VENV)/.dev
-	$(BIN)/python -m benchmarks.shared_thread
+	$(BIN)/python -m tests.benchmark
 
 $(VENV)/.runtime: requirements.txt
 	@if [ -z "$(PYTHON)" ]; then \

@@ -4,58 +4,23 @@ Orderings and generous bounds, never tight timings: the machine is shared.
 """
 
 import asyncio
-import os
-import subprocess
-import sys
+import re
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from streams.client import Viewer, overlap, run_producer, run_streams
-from tests.conftest import free_port, wait_for_port
+from tests.server import daphne
 
 pytestmark = pytest.mark.live
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server() -> Iterator[str]:
     """A daphne serving the project with its defaults: in-memory layer, SQLite."""
-    env = {**os.environ, "DJANGO_DB_PATH": str(tmp_path_factory.mktemp("live") / "db.sqlite3")}
-    env.pop("REDIS_URL", None)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
-    )
-    port = free_port()
-    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
-    with log.open("wb") as output:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "dashboard_project.asgi:application",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_for_port(port, 20)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        # No traceback may reach the server's log, whatever the tests did.
-        printed = log.read_text()
-        assert "Traceback" not in printed, printed[-5000:]
+    with daphne() as url:
+        yield url
 
 
 async def test_default_model_runs_sync_streams_one_after_another(server, room):
@@ -126,8 +91,6 @@ async def _until(condition, timeout: float = 10) -> None:
 
 
 async def _collect_ticks(viewer: Viewer, number: int, seconds: float) -> list[tuple[int, float]]:
-    import re
-
     card = re.compile(rf'id="stream-{number}" class="card state-running" data-seq="(\d+)"')
     arrivals = []
     deadline = time.monotonic() + seconds
