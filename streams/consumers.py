@@ -22,7 +22,7 @@ from asgiref.sync import async_to_sync
 from channels.consumer import AsyncConsumer, SyncConsumer, get_handler_name
 from channels.exceptions import StopConsumer
 
-from streams import control, events, fragments, live, producing
+from streams import control, events, fragments, gauges, live, producing
 from streams.commands import CommandError, parse_producer_frame, parse_room_frame
 from streams.models import StreamRun
 from streams.rooms import InvalidRoom, room_group, validate_room
@@ -60,9 +60,11 @@ class RoomConsumer(AsyncConsumer):
         try:
             await super().__call__(scope, receive, send)
         finally:
-            # Leave the group however the connection ends, so no ghost member lingers.
+            # Leave the groups however the connection ends, so no ghost member lingers.
             if self.room is not None:
                 await self.channel_layer.group_discard(room_group(self.room), self.channel_name)
+                await self.channel_layer.group_discard(gauges.GROUP, self.channel_name)
+                gauges.SAMPLER.left()
 
     async def dispatch(self, message: Message) -> None:
         # AsyncConsumer.dispatch first awaits aclose_old_connections(), a thread-sensitive
@@ -83,6 +85,8 @@ class RoomConsumer(AsyncConsumer):
             return
         self.room = room
         await self.channel_layer.group_add(room_group(room), self.channel_name)
+        await self.channel_layer.group_add(gauges.GROUP, self.channel_name)
+        gauges.SAMPLER.joined()
         # A viewer who joins mid-stream, or reconnects, sees the current counters at once.
         streams = await live.astreams(room)
         model = await live.athread_model(room)
@@ -119,6 +123,7 @@ class RoomConsumer(AsyncConsumer):
 
     stream_waiting = stream_attempt = stream_started = stream_tick = forward
     stream_finished = stream_stopped = room_reset = room_thread_model = run_recorded = forward
+    process_gauges = forward
 
     async def send_html(self, html: str) -> None:
         await self.send({"type": "websocket.send", "text": html})

@@ -103,5 +103,11 @@ def producers(room: str, streams: Sequence[Stream]) -> str:
     return _render("producers", {"room": room, "streams": streams})
 
 
+def gauges(loop_lag: float, thread_wait: float, waiting: bool) -> str:
+    """This process's event-loop lag and shared-thread wait (streams/gauges.py)."""
+    context = {"loop_lag": loop_lag, "thread_wait": thread_wait, "waiting": waiting, "oob": True}
+    return _render("gauges", context)
+
+
 def history_row(run: StreamRun) -> str:
     return _render("history-prepend", {"run": run})

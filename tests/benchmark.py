@@ -56,8 +56,9 @@ async def while_sync_loops(url: str, interval: float) -> None:
         [ticking] = await starter.start("async", count=60, interval=0.05, streams=1)
         async_run = asyncio.create_task(run_producer(url, name, "async", ticking))
         await asyncio.sleep(0.3)
-        [blocker] = await starter.start("sync", count=round(3 / interval), interval=interval,
-                                        streams=1)
+        [blocker] = await starter.start(
+            "sync", count=round(3 / interval), interval=interval, streams=1
+        )
         sync_run = asyncio.create_task(run_producer(url, name, "sync", blocker))
         await asyncio.sleep(0.3)
 
@@ -72,17 +73,20 @@ async def while_sync_loops(url: str, interval: float) -> None:
     print("\nWhile a sync stream loops for ~3 s (default thread model)")
     print(f"  a new viewer connected in:            {ms(connected)}")
     print(
-        f"  a running async stream, late p95/max: {ms(pct(lateness, 0.95))} / "
-        f"{ms(max(lateness))}"
+        f"  a running async stream, late p95/max: {ms(pct(lateness, 0.95))} / {ms(max(lateness))}"
     )
-    print(f"  a new async producer waited:          {new_async.waited or 0:.2f} s "
-          f"(the sync loop ended {(sync_result.ended_at or 0) - asked:.2f} s after it asked)")
+    print(
+        f"  a new async producer waited:          {new_async.waited or 0:.2f} s "
+        f"(the sync loop ended {(sync_result.ended_at or 0) - asked:.2f} s after it asked)"
+    )
 
 
 async def main(streams: int, count: int, interval: float) -> None:
     with daphne() as url:
-        print(f"{streams} streams x {count} ticks x {interval} s, one daphne process, "
-              "in-memory channel layer")
+        print(
+            f"{streams} streams x {count} ticks x {interval} s, one daphne process, "
+            "in-memory channel layer"
+        )
         shared = describe(
             "Sync, Channels default (one shared thread)",
             await run_streams(url, room(), "sync", count, interval, streams),

@@ -23,15 +23,28 @@ def daphne(**env_overrides: str) -> Iterator[str]:
         env.update(env_overrides)
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-            cwd=ROOT, env=env, check=True,
+            cwd=ROOT,
+            env=env,
+            check=True,
         )
         port = free_port()
         log = Path(workdir) / "daphne.log"
         with log.open("wb") as output:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                 "dashboard_project.asgi:application"],
-                cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "dashboard_project.asgi:application",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
             )
         try:
             wait_for_port(port, 20)

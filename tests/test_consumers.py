@@ -13,6 +13,7 @@ from tests.wsclient import (
     communicator,
     open_producer,
     open_viewer,
+    receive_only_gauges,
     receive_until,
     run_to_end,
     start,
@@ -186,7 +187,7 @@ async def test_bad_input_shows_error_in_panel_and_changes_nothing(room, frame, p
     reply = await sender.receive_from(timeout=5)
 
     assert f'id="errors-{panel}"' in reply and message in reply
-    assert await other.receive_nothing(timeout=0.2)
+    await receive_only_gauges(other, 0.3)
     # The connection is still up and still works.
     await sender.send_json_to({"action": "chat", "text": "still here"})
     assert "still here" in "".join(
@@ -353,3 +354,15 @@ async def test_idle_viewer_outlives_redis_socket_timeout(room):
     assert frames
     await one.disconnect()
     await two.disconnect()
+
+
+async def test_gauges_show_the_shared_thread_held_by_a_sync_loop(room):
+    viewer, _ = await open_viewer(room)
+    [number] = await start(viewer, "sync", count=40, interval=0.03)
+    producer = await open_producer(room, "sync", number)
+
+    frames = await receive_until(viewer, lambda fs: "and counting" in "".join(fs))
+    waiting = next(f for f in frames if "and counting" in f)
+    assert 'id="gauges"' in waiting and 'class="blocked"' in waiting
+    await run_to_end(producer)
+    await viewer.disconnect()

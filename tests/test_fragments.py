@@ -63,6 +63,7 @@ def every_fragment() -> dict[str, str]:
         "thread_model": fragments.thread_model("lobby", ThreadModel.SHARED),
         "producers": fragments.producers("lobby", [stream]),
         "history_row": fragments.history_row(run),
+        "gauges": fragments.gauges(0.001, 2.5, waiting=True),
     }
 
 

@@ -70,5 +70,13 @@ async def run_to_end(producer: WebsocketCommunicator, timeout: float = 10) -> li
     return replies
 
 
-async def settle(seconds: float = 0.05) -> None:
-    await asyncio.sleep(seconds)
+async def receive_only_gauges(comm: WebsocketCommunicator, seconds: float) -> list[str]:
+    """Frames received for ``seconds``, each asserted to be a process gauge update."""
+    frames: list[str] = []
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        if await comm.receive_nothing(timeout=left):
+            break
+        frames.append(await comm.receive_from())
+    assert all(f.lstrip().startswith('<p id="gauges"') for f in frames), frames
+    return frames

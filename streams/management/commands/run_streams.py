@@ -43,8 +43,13 @@ class Command(BaseCommand):
             # The same validation the server applies, so a bad value fails here, clearly.
             start = commands.parse_room_frame(
                 json.dumps(
-                    {"action": "start", "mode": options["mode"], "count": options["count"],
-                     "interval": options["interval"], "streams": options["streams"]}
+                    {
+                        "action": "start",
+                        "mode": options["mode"],
+                        "count": options["count"],
+                        "interval": options["interval"],
+                        "streams": options["streams"],
+                    }
                 )
             )
         except (InvalidRoom, commands.CommandError) as error:
@@ -87,7 +92,8 @@ class Command(BaseCommand):
             late = sorted(lateness for _, lateness, _ in run.ticks)
             p50, p95, top = (
                 (statistics.median(late), late[int(0.95 * (len(late) - 1))], late[-1])
-                if late else (0.0, 0.0, 0.0)
+                if late
+                else (0.0, 0.0, 0.0)
             )
             self.stdout.write(
                 f"{run.mode + ' #' + str(run.number):>8} {run.outcome:>8} {len(run.ticks):>6}"
