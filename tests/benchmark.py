@@ -63,7 +63,7 @@ async def while_sync_loops(url: str, interval: float) -> None:
         await asyncio.sleep(0.3)
 
         asked = time.monotonic()
-        async with Viewer(url, name) as late:
+        async with Viewer(url, name):
             connected = time.monotonic() - asked
         [newcomer] = await starter.start("async", count=1, interval=0.01, streams=1)
         new_async = await run_producer(url, name, "async", newcomer)

@@ -1,6 +1,5 @@
 """Helpers for driving the real ASGI application with Channels' WebsocketCommunicator."""
 
-import asyncio
 import re
 import time
 from typing import Any
