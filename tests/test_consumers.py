@@ -16,6 +16,7 @@ from tests.wsclient import (
     receive_only_gauges,
     receive_until,
     run_to_end,
+    running_stream,
     start,
 )
 
@@ -55,9 +56,7 @@ async def test_stream_start_tick_finish(room, mode):
 
 async def test_stream_stop_from_dashboard(room):
     viewer, _ = await open_viewer(room)
-    [number] = await start(viewer, "async", count=200, interval=0.02)
-    producer = await open_producer(room, "async", number)
-    await receive_until(viewer, lambda fs: any(c[0] == number and c[2] >= 2 for c in cards(fs)))
+    number, producer = await running_stream(viewer, room, "async", count=200, interval=0.02)
 
     await viewer.send_json_to({"action": "stop", "stream": number})
     frames = await receive_until(viewer, ended(number, "stopped"))
@@ -88,9 +87,7 @@ async def test_stream_stop_before_it_starts(room):
 
 async def test_late_joiner_gets_current_counters(room):
     first, _ = await open_viewer(room)
-    [number] = await start(first, "async", count=100, interval=0.02)
-    producer = await open_producer(room, "async", number)
-    await receive_until(first, lambda fs: any(c[0] == number and c[2] >= 5 for c in cards(fs)))
+    number, producer = await running_stream(first, room, "async", count=100, interval=0.02, seen=5)
 
     late, snapshot = await open_viewer(room)
 
@@ -258,9 +255,7 @@ async def test_viewer_leaving_stops_its_unstarted_streams(room):
 
 async def test_async_stream_stops_at_once_when_its_client_leaves(room):
     viewer, _ = await open_viewer(room)
-    [number] = await start(viewer, "async", count=500, interval=0.02)
-    producer = await open_producer(room, "async", number)
-    await receive_until(viewer, lambda fs: any(c[0] == number and c[2] >= 2 for c in cards(fs)))
+    number, producer = await running_stream(viewer, room, "async", count=500, interval=0.02)
 
     await producer.disconnect()
     frames = await receive_until(viewer, ended(number, "stopped"), timeout=2)
@@ -270,9 +265,7 @@ async def test_async_stream_stops_at_once_when_its_client_leaves(room):
 
 async def test_sync_stream_whose_client_left_is_orphaned_and_stoppable(room):
     viewer, _ = await open_viewer(room)
-    [number] = await start(viewer, "sync", count=300, interval=0.02)
-    producer = await open_producer(room, "sync", number)
-    await receive_until(viewer, lambda fs: any(c[0] == number and c[2] >= 2 for c in cards(fs)))
+    number, producer = await running_stream(viewer, room, "sync", count=300, interval=0.02)
 
     # The communicator cancels the consumer after the timeout, as Daphne does after 10 s.
     # Cancelled mid-send, asgiref makes the canceller wait for the thread, so do not wait

@@ -59,6 +59,21 @@ async def open_producer(room: str, mode: str, number: int) -> WebsocketCommunica
     return producer
 
 
+async def running_stream(
+    viewer: WebsocketCommunicator,
+    room: str,
+    mode: str,
+    count: int,
+    interval: float,
+    seen: int = 2,
+) -> tuple[int, WebsocketCommunicator]:
+    """A stream started and run by its producer until ``viewer`` has seen ``seen`` ticks."""
+    [number] = await start(viewer, mode, count, interval)
+    producer = await open_producer(room, mode, number)
+    await receive_until(viewer, lambda fs: any(c[0] == number and c[2] >= seen for c in cards(fs)))
+    return number, producer
+
+
 async def run_to_end(producer: WebsocketCommunicator, timeout: float = 10) -> list[dict[str, Any]]:
     """A producer's JSON replies up to its end event, then its close."""
     replies: list[dict[str, Any]] = []
