@@ -21,15 +21,17 @@ STREAM_EVENTS = frozenset(
 )
 
 
-def stream_event(kind: str, stream: Stream, now: float, extra_html: str = "") -> dict[str, Any]:
-    """An event about ``stream``; ``stream.waiting`` appends its card, the others replace it."""
+def stream_event(kind: str, stream: Stream, now: float) -> dict[str, Any]:
+    """An event about ``stream``: ``stream.waiting`` appends its card, a tick or a handshake
+    attempt replaces the card's body, the others replace the whole card."""
     if kind not in STREAM_EVENTS:
         raise ValueError(f"not a stream event: {kind}")
-    card = (
-        fragments.new_stream(stream, now)
-        if kind == "stream.waiting"
-        else fragments.stream_card(stream, now)
-    )
+    if kind == "stream.waiting":
+        html = fragments.new_stream(stream, now)
+    elif kind in {"stream.tick", "stream.attempt"}:
+        html = fragments.stream_body(stream, now)
+    else:
+        html = fragments.stream_card(stream, now)
     return {
         "type": kind,
         "stream": stream.number,
@@ -37,7 +39,7 @@ def stream_event(kind: str, stream: Stream, now: float, extra_html: str = "") ->
         "state": stream.state.value,
         "seq": stream.seq,
         "lateness": stream.recent_lateness[-1] if stream.recent_lateness else None,
-        "html": card + extra_html,
+        "html": html,
     }
 
 

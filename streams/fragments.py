@@ -54,8 +54,13 @@ def card_context(stream: Stream, now: float) -> dict[str, Any]:
 
 
 def stream_card(stream: Stream, now: float) -> str:
-    """The card replacing the stream's current one."""
+    """The whole card replacing the stream's current one: its state changed."""
     return _render("stream-card", {"card": card_context(stream, now), "oob": True})
+
+
+def stream_body(stream: Stream, now: float) -> str:
+    """The card's live part alone: what a tick changes. Its Stop button stays put."""
+    return _render("stream-body", {"card": card_context(stream, now), "oob": True})
 
 
 def new_stream(stream: Stream, now: float) -> str:

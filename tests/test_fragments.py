@@ -55,6 +55,7 @@ def every_fragment() -> dict[str, str]:
     run = StreamRun.from_stream(stream.ended(State.DONE, now), [0.01])
     return {
         "stream_card": fragments.stream_card(stream, now),
+        "stream_body": fragments.stream_body(stream, now),
         "new_stream": fragments.new_stream(stream, now),
         "columns": fragments.columns([stream, running(4, Mode.ASYNC)], now),
         "error": fragments.error("sync", "Nope"),
@@ -78,7 +79,8 @@ def test_fragments_are_top_level_elements_with_id_and_oob():
 
 def test_fragments_target_ids_that_the_page_has(client):
     page = TopLevel(client.get("/lobby/").content.decode()).ids
-    cards = {"stream-3", "stream-4"}  # appended by new_stream before anything replaces them
+    # Appended by new_stream before anything replaces them.
+    cards = {"stream-3", "stream-4", "stream-3-body", "stream-4-body"}
     for name, text in every_fragment().items():
         for _, attributes in TopLevel(text).top:
             assert attributes["id"] in page | cards, (name, attributes["id"])
@@ -86,7 +88,14 @@ def test_fragments_target_ids_that_the_page_has(client):
 
 def test_cards_inside_lists_are_not_oob_themselves():
     columns = fragments.columns([running()], time.time())
-    assert columns.count("hx-swap-oob") == 2  # the two lists, not the card inside
+    assert columns.count("hx-swap-oob") == 2  # the two lists, not the cards inside
+
+
+def test_a_tick_leaves_the_stop_button_alone():
+    now = time.time()
+    body = fragments.stream_body(running(), now)
+    assert 'id="stream-3-body"' in body and "Stop" not in body
+    assert "Stop" in fragments.stream_card(running(), now)
 
 
 def test_chat_text_is_escaped_and_inside_hx_disable(client):

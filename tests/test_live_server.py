@@ -58,7 +58,7 @@ async def test_viewer_stays_live_while_a_sync_stream_loops(server, room):
         sync_run = asyncio.create_task(run_producer(server, room, "sync", sync_number))
         await _until(
             lambda: any(
-                f'stream-{sync_number}" class="card state-running' in f[1]
+                f'stream-{sync_number}-body" class="card-body state-running' in f[1]
                 for f in starter.frames._queue
             )
         )
@@ -91,7 +91,9 @@ async def _until(condition, timeout: float = 10) -> None:
 
 
 async def _collect_ticks(viewer: Viewer, number: int, seconds: float) -> list[tuple[int, float]]:
-    card = re.compile(rf'id="stream-{number}" class="card state-running" data-seq="(\d+)"')
+    card = re.compile(
+        rf'id="stream-{number}-body" class="card-body state-running" data-seq="(\d+)"'
+    )
     arrivals = []
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:

@@ -81,7 +81,7 @@ def test_dashboard_shows_current_counters_not_zeros(client):
 
     page = client.get("/mid/").content.decode()
     column = page.split('id="async-streams"')[1].split("</section>")[0]
-    assert f'id="stream-{number}" class="card state-running" data-seq="7"' in column
+    assert f'id="stream-{number}-body" class="card-body state-running" data-seq="7"' in column
     assert '<progress max="50" value="7">' in column
 
 

@@ -9,7 +9,7 @@ from channels.testing import WebsocketCommunicator
 from dashboard_project.asgi import application
 
 ORIGIN = [(b"origin", b"http://127.0.0.1")]
-CARD = re.compile(r'<article id="stream-(\d+)" class="card state-(\w+)" data-seq="(\d+)"')
+CARD = re.compile(r'<div id="stream-(\d+)-body" class="card-body state-(\w+)" data-seq="(\d+)"')
 
 
 def communicator(path: str) -> WebsocketCommunicator:
