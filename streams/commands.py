@@ -129,7 +129,7 @@ def _load(text: str | None, data: bytes | None) -> dict[str, Any]:
         raise CommandError(f"Message too large: the limit is {MAX_FRAME_BYTES // 1024} KiB.")
     try:
         payload = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested past the C stack
         raise CommandError("Malformed JSON: send one JSON object.") from None
     if not isinstance(payload, dict):
         raise CommandError("Send one JSON object, not a list or a bare value.")
@@ -158,7 +158,7 @@ def _int(payload: dict[str, Any], key: str, bounds: tuple[int, int], label: str,
     number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+    elif isinstance(value, str) and is_small_number(value.strip()):
         number = int(value.strip())
     if number is None:
         raise CommandError(f"{label} must be a whole number, not {_shown(value)}.", panel)
@@ -167,13 +167,19 @@ def _int(payload: dict[str, Any], key: str, bounds: tuple[int, int], label: str,
     return number
 
 
+def is_small_number(text: str) -> bool:
+    """ASCII digits short enough for int() to be cheap and never to raise (Python refuses
+    to parse over 4300 digits)."""
+    return text.isascii() and text.isdigit() and len(text) <= 12
+
+
 def _interval(payload: dict[str, Any], panel: str) -> float:
     value = payload.get("interval")
     low, high = INTERVAL_RANGE
     number: float | None = None
     if isinstance(value, int | float) and not isinstance(value, bool):
         number = float(value)
-    elif isinstance(value, str) and value.strip().isascii():
+    elif isinstance(value, str) and value.strip().isascii() and len(value) <= 32:
         try:
             number = float(value)
         except ValueError:

@@ -43,6 +43,11 @@ def _room_from(scope: dict[str, Any]) -> str | None:
         return None
 
 
+def _as_text(payload: Message) -> Message:
+    """A JSON reply for a producer's own client."""
+    return {"type": "websocket.send", "text": json.dumps(payload)}
+
+
 def _end_kind(stream: Stream) -> str:
     return "stream.finished" if stream.state is State.DONE else "stream.stopped"
 
@@ -55,6 +60,7 @@ class RoomConsumer(AsyncConsumer):
     """
 
     room: str | None = None
+    gauging = False
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         try:
@@ -64,6 +70,7 @@ class RoomConsumer(AsyncConsumer):
             if self.room is not None:
                 await self.channel_layer.group_discard(room_group(self.room), self.channel_name)
                 await self.channel_layer.group_discard(gauges.GROUP, self.channel_name)
+            if self.gauging:
                 gauges.SAMPLER.left()
 
     async def dispatch(self, message: Message) -> None:
@@ -87,6 +94,7 @@ class RoomConsumer(AsyncConsumer):
         await self.channel_layer.group_add(room_group(room), self.channel_name)
         await self.channel_layer.group_add(gauges.GROUP, self.channel_name)
         gauges.SAMPLER.joined()
+        self.gauging = True
         # A viewer who joins mid-stream, or reconnects, sees the current counters at once.
         streams = await live.astreams(room)
         model = await live.athread_model(room)
@@ -171,6 +179,9 @@ class SyncTickConsumer(SyncConsumer):
         try:
             self.stream = producing.claim(self.room, self.mode, run, self.scope["thread_model"])
         except CommandError as error:
+            stopped = getattr(error, "stopped", None)
+            if stopped is not None:
+                self.group_send(events.stream_event("stream.stopped", stopped, time.time()))
             self.reply({"type": "error", "message": error.message})
             self.send({"type": "websocket.close", "code": CLOSE_REFUSED})
             return
@@ -198,30 +209,34 @@ class SyncTickConsumer(SyncConsumer):
         finally:
             producing.SLOTS.release()
         self.publish(_end_kind(stream), stream)
-        self.send({"type": "websocket.close"})
         run = StreamRun.from_stream(stream, lateness)
         run.save()
-        self.group_send(events.room_event("run.recorded", fragments.history_row(run)))
+        self.tell(events.room_event("run.recorded", fragments.history_row(run)))
+        self.tell({"type": "websocket.close"}, to_client=True)
 
     def publish(self, kind: str, stream: Stream) -> None:
         """Store the stream's state for late joiners, then tell the room and the client."""
         self.stream = stream
         live.save(stream)
         event = events.stream_event(kind, stream, time.time())
+        self.tell(event)
+        self.tell(_as_text(events.for_client(event)), to_client=True)
+
+    def tell(self, message: Message, to_client: bool = False) -> None:
+        """Send to the room, or to the client. Once Daphne has cancelled this consumer (its
+        client left), asgiref cancels a send in flight inside this thread: the loop goes on."""
         try:
-            self.group_send(event)
-            self.reply(events.for_client(event))
+            self.send(message) if to_client else self.group_send(message)
         except asyncio.CancelledError:
-            # Daphne cancelled this consumer (its client left) while the loop was sending:
-            # asgiref cancels the send in flight inside this thread. The loop goes on.
-            live.flag_orphaned(stream.room, stream.number)
+            if self.stream is not None and self.stream.is_live:
+                live.flag_orphaned(self.stream.room, self.stream.number)
 
     def group_send(self, event: Message) -> None:
         assert self.room is not None
         async_to_sync(self.channel_layer.group_send)(room_group(self.room), event)
 
     def reply(self, payload: Message) -> None:
-        self.send({"type": "websocket.send", "text": json.dumps(payload)})
+        self.send(_as_text(payload))
 
 
 class AsyncTickConsumer(AsyncConsumer):
@@ -236,6 +251,7 @@ class AsyncTickConsumer(AsyncConsumer):
     room: str | None = None
     stream: Stream | None = None
     ticking: "asyncio.Task[None] | None" = None
+    looping = False
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         try:
@@ -267,20 +283,26 @@ class AsyncTickConsumer(AsyncConsumer):
                 self.room, self.mode, run, self.scope["thread_model"]
             )
         except CommandError as error:
+            stopped = getattr(error, "stopped", None)
+            if stopped is not None:
+                await self.group_send(events.stream_event("stream.stopped", stopped, time.time()))
             await self.reply({"type": "error", "message": error.message})
             await self.send({"type": "websocket.close", "code": CLOSE_REFUSED})
             return
         self.ticking = asyncio.create_task(self.run_stream(self.stream))
 
     async def websocket_disconnect(self, message: Message) -> None:
-        if self.ticking is not None and not self.ticking.done():
-            self.ticking.cancel()
+        if self.ticking is not None:
+            if self.looping:
+                self.ticking.cancel()
+            # Let it announce its end and record its run, cancelled or not.
             await asyncio.wait([self.ticking])
         raise StopConsumer
 
     async def run_stream(self, stream: Stream) -> None:
         schedule = TickSchedule(time.monotonic(), stream.interval, stream.count)
         lateness: list[float] = []
+        self.looping = True
         try:
             await self.publish("stream.started", stream)
             for seq in schedule.seqs:
@@ -298,24 +320,29 @@ class AsyncTickConsumer(AsyncConsumer):
             # Cancelled by websocket_disconnect: the client left. Say so, then end.
             stream = stream.ended(State.STOPPED, time.time(), "its client left")
         finally:
+            self.looping = False
             producing.SLOTS.release()
         await self.publish(_end_kind(stream), stream)
-        await self.send({"type": "websocket.close"})
         run = StreamRun.from_stream(stream, lateness)
         await run.asave()
-        await self.group_send(events.room_event("run.recorded", fragments.history_row(run)))
+        await self.tell(events.room_event("run.recorded", fragments.history_row(run)))
+        await self.tell({"type": "websocket.close"}, to_client=True)
 
     async def publish(self, kind: str, stream: Stream) -> None:
         """Store the stream's state for late joiners, then tell the room and the client."""
         self.stream = stream
         await live.asave(stream)
         event = events.stream_event(kind, stream, time.time())
-        await self.group_send(event)
-        await self.reply(events.for_client(event))
+        await self.tell(event)
+        await self.tell(_as_text(events.for_client(event)), to_client=True)
+
+    async def tell(self, message: Message, to_client: bool = False) -> None:
+        """Send to the room, or to the client."""
+        await (self.send(message) if to_client else self.group_send(message))
 
     async def group_send(self, event: Message) -> None:
         assert self.room is not None
         await self.channel_layer.group_send(room_group(self.room), event)
 
     async def reply(self, payload: Message) -> None:
-        await self.send({"type": "websocket.send", "text": json.dumps(payload)})
+        await self.send(_as_text(payload))

@@ -70,7 +70,8 @@ async def _stop(room: str, command: Stop) -> Outcome:
         stopped = await producing.aabandon(room, command.number, "stopped before it started")
         if stopped is not None:
             return Outcome(events=[events.stream_event("stream.stopped", stopped, time.time())])
-    # A running stream reads its stop flag before every tick and announces its own stop.
+    # A running stream (or one a producer just claimed) reads its stop flag before every
+    # tick and announces its own stop.
     await live.arequest_stop(room, command.number)
     return Outcome()
 

@@ -15,6 +15,7 @@ from asgiref.sync import ThreadSensitiveContext
 from channels.layers import get_channel_layer
 
 from streams import events, live, producing
+from streams.commands import is_small_number
 from streams.rooms import InvalidRoom, room_group, validate_room
 from streams.stream import ThreadModel
 
@@ -47,7 +48,7 @@ class ThreadModelMiddleware:
 async def _note_attempt(room: str, scope: Scope) -> None:
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     number = query.get("stream", [""])[0]
-    if not (number.isascii() and number.isdigit()):
+    if not is_small_number(number):
         return
     stream = await producing.anote_attempt(room, int(number))
     if stream is not None:

@@ -60,6 +60,14 @@ def register(room: str, mode: Mode, count: int, interval: float, how_many: int) 
     return created
 
 
+class Refused(CommandError):
+    """A producer may not run the stream; ``stopped`` is the stream this ended, if any."""
+
+    def __init__(self, message: str, stopped: Stream | None = None) -> None:
+        super().__init__(message)
+        self.stopped = stopped
+
+
 def claim(room: str, mode: Mode, run: Run, thread_model: ThreadModel) -> Stream:
     """The stream this producer runs, now ``running`` and holding a process slot.
 
@@ -71,18 +79,26 @@ def claim(room: str, mode: Mode, run: Run, thread_model: ThreadModel) -> Stream:
     else:
         found = live.load(room, run.number)
         if found is None:
-            raise CommandError(f"No stream {run.number} in room {room!r}.")
+            raise Refused(f"No stream {run.number} in room {room!r}.")
         stream = found
     if stream.mode is not mode:
-        raise CommandError(f"Stream {stream.number} is a {stream.mode} stream; use its endpoint.")
-    stop_requested, _ = live.flags(room, stream.number)
-    if stream.state is not State.WAITING or stop_requested:
-        raise CommandError(f"Stream {stream.number} is {stream.state}; it cannot start again.")
-    if not live.claim(room, stream.number):
-        raise CommandError(f"Stream {stream.number} is already being run by another connection.")
-    SLOTS.acquire()
-    stream = stream.started(time.time(), thread_model)
-    live.save(stream)
+        raise Refused(f"Stream {stream.number} is a {stream.mode} stream; use its endpoint.")
+    try:
+        SLOTS.acquire()
+    except CommandError as busy:
+        # Nobody will retry a refused stream: end it, visibly, rather than leave it waiting.
+        raise Refused(busy.message, abandon(room, stream.number, busy.message)) from None
+    try:
+        stop_requested, _ = live.flags(room, stream.number)
+        if stream.state is not State.WAITING or stop_requested:
+            raise Refused(f"Stream {stream.number} is {stream.state}; it cannot start again.")
+        if not live.claim(room, stream.number):
+            raise Refused(f"Stream {stream.number} is already being run by another connection.")
+        stream = stream.started(time.time(), thread_model)
+        live.save(stream)
+    except BaseException:
+        SLOTS.release()
+        raise
     return stream
 
 
@@ -98,7 +114,10 @@ def note_attempt(room: str, number: int) -> Stream | None:
 
 
 def abandon(room: str, number: int, note: str) -> Stream | None:
-    """Stop a stream that never started (its page left, or someone pressed Stop)."""
+    """Stop a stream no producer has claimed (its page left, Stop was pressed, or the
+    process was full). Claiming it here is what keeps a producer from starting it after."""
+    if not live.claim(room, number):
+        return None  # a producer runs it: a stop is the stop flag's job, not this
     live.request_stop(room, number)
     stream = live.load(room, number)
     if stream is None or stream.state is not State.WAITING:

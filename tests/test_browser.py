@@ -267,3 +267,39 @@ def test_browser_stop_and_reset(open_room):
     a.page.locator("#room-controls button").click()
     expect(cards(a.page, "async")).to_have_count(0)
     assert a.errors == []
+
+
+def test_browser_viewer_reconnects_after_a_normal_close(open_room):
+    """Daphne ends every socket with 1000 after its 24 h websocket_timeout; htmx would not
+    retry that, so the page does."""
+    a = open_room()
+    a.page.evaluate(
+        "document.getElementById('viewer')['htmx-internal-data'].webSocket.socket.close(1000)"
+    )
+    expect(a.page.locator("body")).to_have_attribute("data-link", "lost")
+    wait_until_live(a.page)
+
+    a.page.locator("#chat-form input[name=text]").fill("back again")
+    a.page.locator("#chat-form input[name=text]").press("Enter")
+    expect(a.page.locator("#chat-log p.chat-line")).to_contain_text("back again")
+    assert a.errors == []
+
+
+def test_browser_shows_a_refused_handshake_as_a_retry(open_room):
+    """An 8 s sync loop outlasts Daphne's 5 s handshake limit: the second stream's first
+    handshake is refused, htmx retries, the card says so, and it starts soon after."""
+    a = open_room()
+    start(a.page, "sync", count=16, interval=0.5, streams=2)
+
+    retrying = a.page.locator(
+        "#sync-streams .status", has_text="waiting for the shared sync thread, retry"
+    )
+    expect(retrying).to_have_count(1, timeout=15_000)
+    expect(cards(a.page, "sync", ".state-done")).to_have_count(2, timeout=25_000)
+    waits = sorted(history_waited(a.page).values())
+    assert waits[0] < 1.0
+    assert 7.5 < waits[1] < 12.0, waits  # ~8 s of loop, then a prompt retry
+    # The refused handshake (HTTP 403) is reported by Chromium ("WebSocket connection ...
+    # failed") and by htmx's htmx:wsError ("[object Event]"); nothing else may fail.
+    expected = ("WebSocket", "[object Event]")
+    assert [e for e in a.errors if not any(x in e for x in expected)] == []

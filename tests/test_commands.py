@@ -119,6 +119,10 @@ def start(**overrides) -> str:
         (frame(action="chat", text="x" * 501), None, "chat", "at most 500 characters, not 501"),
         (frame(action="thread_model", model="fibres"), None, "room", "Thread model must be one of"),
         (frame(action="chat", text="x" * MAX_FRAME_BYTES), None, "room", "Message too large"),
+        ("[" * 30_000, None, "room", "Malformed JSON"),
+        (frame(action="stop", stream="9" * 4301), None, "room", "Stream number must be a whole"),
+        (start(count="9" * 5000), None, "sync", "Ticks must be a whole number"),
+        (start(interval="1" * 5000), None, "sync", "Interval must be a number of seconds"),
     ],
 )
 def test_room_frame_rejected(text, data, panel, message):
@@ -161,6 +165,7 @@ def test_producer_frames(text, expected):
         (frame(action="run"), "Ticks must be a whole number"),
         (frame(action="run", count=5, interval="nan"), "finite"),
         (frame(action="run", stream=0), "Stream number must be between"),
+        (frame(action="run", stream="9" * 4301), "Stream number must be a whole number"),
     ],
 )
 def test_producer_frame_rejected(text, message):

@@ -359,3 +359,51 @@ async def test_gauges_show_the_shared_thread_held_by_a_sync_loop(room):
     assert 'id="gauges"' in waiting and 'class="blocked"' in waiting
     await run_to_end(producer)
     await viewer.disconnect()
+
+
+async def test_viewer_leaving_leaves_its_running_streams_alone(room):
+    watcher, _ = await open_viewer(room)
+    starter, _ = await open_viewer(room)
+    number, producer = await running_stream(starter, room, "async", count=8, interval=0.03)
+    await starter.disconnect()
+
+    replies = await run_to_end(producer)
+    assert replies[-1]["type"] == "stream.finished" and replies[-1]["seq"] == 8
+    await receive_until(watcher, ended(number))
+    await watcher.disconnect()
+
+
+async def test_process_limit_refusal_ends_the_stream_visibly(room, settings):
+    settings.DASHBOARD_MAX_STREAMS_PER_PROCESS = 0
+    viewer, _ = await open_viewer(room)
+    [number] = await start(viewer, "sync", count=3, interval=0.05)
+    producer = await open_producer(room, "sync", number)
+
+    reply = await producer.receive_json_from(timeout=5)
+    assert reply["type"] == "error" and "limit" in reply["message"]
+    assert (await producer.receive_output(timeout=5))["code"] == CLOSE_REFUSED
+    frames = await receive_until(viewer, ended(number, "stopped"))
+    assert "limit" in frames[-1]
+    await viewer.disconnect()
+
+
+async def test_async_run_is_recorded_when_its_client_leaves_right_after_the_end(room):
+    viewer, _ = await open_viewer(room)
+    [number] = await start(viewer, "async", count=2, interval=0.02)
+    producer = await open_producer(room, "async", number)
+    while (await producer.receive_json_from(timeout=5))["type"] != "stream.finished":
+        pass
+    await producer.disconnect()
+
+    frames = await receive_until(viewer, lambda fs: "history-rows" in "".join(fs))
+    assert f"#{number}" in frames[-1]
+    await viewer.disconnect()
+
+
+async def test_producer_with_a_huge_stream_number_in_its_url_is_handled(room):
+    producer = communicator(f"/ws/rooms/{room}/sync/?stream={'9' * 5000}")
+    assert (await producer.connect())[0]
+    await producer.send_to(text_data="{}")
+    reply = await producer.receive_json_from(timeout=5)
+    assert reply["type"] == "error"
+    await producer.disconnect()

@@ -33,6 +33,7 @@ def test_dashboard_loads_htmx_from_django_htmx_static_only(client):
     assert scripts == [
         "/static/django_htmx/htmx-2.min.js",
         "/static/django_htmx/ext/hx-ws-2.min.js",
+        "/static/js/dashboard.js",  # after them: it sets htmx.config
     ]
     assert "://" not in page.split("<body")[0]  # nothing from another host
 
