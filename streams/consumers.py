@@ -61,6 +61,7 @@ class RoomConsumer(AsyncConsumer):
 
     room: str | None = None
     gauging = False
+    in_snapshot: frozenset[int] | set[int] = frozenset()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         try:
@@ -97,6 +98,8 @@ class RoomConsumer(AsyncConsumer):
         self.gauging = True
         # A viewer who joins mid-stream, or reconnects, sees the current counters at once.
         streams = await live.astreams(room)
+        # Queued stream.waiting events for these would append their cards a second time.
+        self.in_snapshot = {stream.number for stream in streams}
         model = await live.athread_model(room)
         await self.send_html(
             fragments.columns(streams, time.time()) + fragments.thread_model(room, model)
@@ -129,7 +132,11 @@ class RoomConsumer(AsyncConsumer):
     async def forward(self, event: Message) -> None:
         await self.send_html(event["html"])
 
-    stream_waiting = stream_attempt = stream_started = stream_tick = forward
+    async def stream_waiting(self, event: Message) -> None:
+        if event["stream"] not in self.in_snapshot:
+            await self.send_html(event["html"])
+
+    stream_attempt = stream_started = stream_tick = forward
     stream_finished = stream_stopped = room_reset = room_thread_model = run_recorded = forward
     process_gauges = forward
 

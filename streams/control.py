@@ -77,8 +77,7 @@ async def _stop(room: str, command: Stop) -> Outcome:
 
 
 async def _reset(room: str) -> Outcome:
-    streams = await live.astreams(room)
-    finished = [s for s in streams if not s.is_live]
-    await live.aforget(finished)
-    html = fragments.columns([s for s in streams if s.is_live], time.time())
+    await live.aforget([s for s in await live.astreams(room) if not s.is_live])
+    # Read again: a stream that ended meanwhile must not come back as running.
+    html = fragments.columns(await live.astreams(room), time.time())
     return Outcome(events=[events.room_event("room.reset", html)])
