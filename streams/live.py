@@ -88,12 +88,10 @@ def off_thread[**P, R](func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, 
     return sync_to_async(func, thread_sensitive=False)
 
 
-anext_numbers = off_thread(next_numbers)
 asave = off_thread(save)
 aload = off_thread(load)
 astreams = off_thread(streams)
 aforget = off_thread(forget)
-aclaim = off_thread(claim)
 arequest_stop = off_thread(request_stop)
 aflag_orphaned = off_thread(flag_orphaned)
 aflags = off_thread(flags)
