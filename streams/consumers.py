@@ -25,7 +25,7 @@ from channels.exceptions import StopConsumer
 from streams import control, events, fragments, gauges, live, producing
 from streams.commands import CommandError, parse_producer_frame, parse_room_frame
 from streams.models import StreamRun
-from streams.rooms import InvalidRoom, room_group, validate_room
+from streams.rooms import InvalidRoom, room_group, stream_group, validate_room
 from streams.schedule import TickSchedule
 from streams.stream import Mode, State, Stream
 
@@ -117,6 +117,8 @@ class RoomConsumer(AsyncConsumer):
         self.requested.extend(outcome.requested)
         for event in outcome.events:
             await self.channel_layer.group_send(room_group(self.room), event)
+        for group, notice in outcome.notices.items():
+            await self.channel_layer.group_send(group, notice)
         await self.send_html(fragments.clear_error(command.panel) + outcome.reply)
 
     async def websocket_disconnect(self, message: Message) -> None:
@@ -259,6 +261,7 @@ class AsyncTickConsumer(AsyncConsumer):
     stream: Stream | None = None
     ticking: "asyncio.Task[None] | None" = None
     looping = False
+    stop_note = "its client left"  # why a cancelled loop ended
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         try:
@@ -267,6 +270,9 @@ class AsyncTickConsumer(AsyncConsumer):
             # However the connection ends, its loop must not outlive it.
             if self.ticking is not None:
                 self.ticking.cancel()
+            if self.stream is not None:
+                group = stream_group(self.stream.room, self.stream.number)
+                await self.channel_layer.group_discard(group, self.channel_name)
 
     async def websocket_connect(self, message: Message) -> None:
         self.room = _room_from(self.scope)
@@ -296,7 +302,16 @@ class AsyncTickConsumer(AsyncConsumer):
             await self.reply({"type": "error", "message": error.message})
             await self.send({"type": "websocket.close", "code": CLOSE_REFUSED})
             return
+        # Unlike its sync twin, this consumer hears a stop between ticks.
+        group = stream_group(self.stream.room, self.stream.number)
+        await self.channel_layer.group_add(group, self.channel_name)
         self.ticking = asyncio.create_task(self.run_stream(self.stream))
+
+    async def stream_stop(self, event: Message) -> None:
+        """``stream.stop`` from the dashboard: end the loop now, not at its next tick."""
+        if self.ticking is not None and self.looping:
+            self.stop_note = "stopped from the dashboard"
+            self.ticking.cancel()
 
     async def websocket_disconnect(self, message: Message) -> None:
         if self.ticking is not None:
@@ -324,8 +339,8 @@ class AsyncTickConsumer(AsyncConsumer):
             else:
                 stream = stream.ended(State.DONE, time.time())
         except asyncio.CancelledError:
-            # Cancelled by websocket_disconnect: the client left. Say so, then end.
-            stream = stream.ended(State.STOPPED, time.time(), "its client left")
+            # Cancelled by stream_stop, or by websocket_disconnect: the client left.
+            stream = stream.ended(State.STOPPED, time.time(), self.stop_note)
         finally:
             self.looping = False
             producing.SLOTS.release()

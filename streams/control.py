@@ -10,6 +10,7 @@ from typing import Any
 
 from streams import events, fragments, live, producing
 from streams.commands import Chat, CommandError, Reset, RoomCommand, SetThreadModel, Start, Stop
+from streams.rooms import stream_group
 from streams.stream import State
 
 
@@ -18,6 +19,7 @@ class Outcome:
     events: list[dict[str, Any]] = field(default_factory=list)
     reply: str = ""  # for the sender only
     requested: list[int] = field(default_factory=list)  # streams the sender now owns
+    notices: dict[str, dict[str, Any]] = field(default_factory=dict)  # other groups: event
 
 
 async def apply(room: str, command: RoomCommand) -> Outcome:
@@ -71,9 +73,11 @@ async def _stop(room: str, command: Stop) -> Outcome:
         if stopped is not None:
             return Outcome(events=[events.stream_event("stream.stopped", stopped, time.time())])
     # A running stream (or one a producer just claimed) reads its stop flag before every
-    # tick and announces its own stop.
+    # tick and announces its own stop. An async one also hears stream.stop at once.
     await live.arequest_stop(room, command.number)
-    return Outcome()
+    return Outcome(
+        notices={stream_group(room, command.number): {"type": "stream.stop"}},
+    )
 
 
 async def _reset(room: str) -> Outcome:

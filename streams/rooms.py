@@ -27,3 +27,8 @@ def validate_room(room: str) -> str:
 def room_group(room: str) -> str:
     """The group every viewer of ``room`` joins and every producer sends to."""
     return f"room.{validate_room(room)}"
+
+
+def stream_group(room: str, number: int) -> str:
+    """The group a running async stream listens on for a stop."""
+    return f"stream.{validate_room(room)}.{number}"

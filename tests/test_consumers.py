@@ -407,3 +407,19 @@ async def test_producer_with_a_huge_stream_number_in_its_url_is_handled(room):
     reply = await producer.receive_json_from(timeout=5)
     assert reply["type"] == "error"
     await producer.disconnect()
+
+
+async def test_async_stream_stops_between_ticks(room):
+    """An async producer hears stream.stop at once; a 5 s interval does not delay it."""
+    viewer, _ = await open_viewer(room)
+    [number] = await start(viewer, "async", count=10, interval=5)
+    producer = await open_producer(room, "async", number)
+    await receive_until(viewer, lambda fs: any(c[:2] == (number, "running") for c in cards(fs)))
+
+    await viewer.send_json_to({"action": "stop", "stream": number})
+    frames = await receive_until(viewer, ended(number, "stopped"), timeout=2)
+
+    assert "stopped from the dashboard" in frames[-1]
+    replies = await run_to_end(producer)
+    assert replies[-1]["type"] == "stream.stopped" and replies[-1]["seq"] == 0
+    await viewer.disconnect()
