@@ -23,6 +23,11 @@ ERROR = re.compile(r'<div id="errors-(\w+)" class="errors"[^>]*>([^<]+)</div>')
 RETRY_DELAY = 0.1
 
 
+def running(number: int) -> str:
+    """What a frame contains once stream ``number`` is running (its card's body)."""
+    return f'id="stream-{number}-body" class="card-body state-running"'
+
+
 class ClientError(RuntimeError):
     """The server refused what the client asked for; the message is the server's."""
 
@@ -33,7 +38,6 @@ class ProducerRun:
     number: int | None
     requested_at: float
     attempts: int = 0
-    connected_at: float | None = None
     started_at: float | None = None
     ended_at: float | None = None
     outcome: str = ""
@@ -97,6 +101,14 @@ class Viewer:
     async def next_frame(self, timeout: float) -> tuple[float, str]:
         return await asyncio.wait_for(self.frames.get(), timeout)
 
+    async def wait_for(self, pattern: str, timeout: float = 10) -> str:
+        """The first frame from now on that contains ``pattern``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            _, text = await self.next_frame(deadline - time.monotonic())
+            if pattern in text:
+                return text
+
     async def start(self, mode: str, count: int, interval: float, streams: int) -> list[int]:
         """Ask the room for streams; their numbers, or the server's refusal as ClientError."""
         await self.send(
@@ -158,7 +170,6 @@ async def run_producer(
         except (InvalidStatus, InvalidHandshake, TimeoutError):
             # Daphne refuses a handshake the shared thread did not accept within 5 s.
             await asyncio.sleep(RETRY_DELAY)
-    run.connected_at = time.monotonic()
     async with ws:
         await ws.send(json.dumps(order))
         async for frame in ws:

@@ -14,8 +14,10 @@ in that the async one ticks in a task of its own and so keeps hearing its client
 """
 
 import asyncio
+import contextlib
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -25,9 +27,10 @@ from channels.exceptions import StopConsumer
 from streams import control, events, fragments, gauges, live, producing
 from streams.commands import CommandError, parse_producer_frame, parse_room_frame
 from streams.models import StreamRun
+from streams.producing import Refused
 from streams.rooms import InvalidRoom, room_group, stream_group, validate_room
 from streams.schedule import TickSchedule
-from streams.stream import Mode, State, Stream
+from streams.stream import CLIENT_LEFT, STOPPED_BY_USER, Mode, State, Stream
 
 Message = dict[str, Any]
 
@@ -127,10 +130,6 @@ class RoomConsumer(AsyncConsumer):
                 await self.channel_layer.group_send(room_group(self.room), event)
         raise StopConsumer
 
-    async def chat_message(self, event: Message) -> None:
-        """``chat.message`` sent to the group arrives here, as Channels maps ``.`` to ``_``."""
-        await self.send_html(event["html"])
-
     async def forward(self, event: Message) -> None:
         await self.send_html(event["html"])
 
@@ -138,7 +137,9 @@ class RoomConsumer(AsyncConsumer):
         if event["stream"] not in self.in_snapshot:
             await self.send_html(event["html"])
 
-    stream_attempt = stream_started = stream_tick = forward
+    # Channels calls the handler named after the event type, "." as "_": the source notes'
+    # chat.message arrives at chat_message. Every one of these forwards the sender's render.
+    chat_message = stream_attempt = stream_started = stream_tick = forward
     stream_finished = stream_stopped = room_reset = room_thread_model = run_recorded = forward
     process_gauges = forward
 
@@ -172,7 +173,7 @@ class SyncTickConsumer(SyncConsumer):
         self.room = _room_from(self.scope)
         self.send({"type": "websocket.accept"})
         if self.room is None:
-            self.send({"type": "websocket.close", "code": CLOSE_BAD_ROOM})
+            self.close(CLOSE_BAD_ROOM)
 
     def websocket_receive(self, message: Message) -> None:
         if self.room is None:
@@ -187,12 +188,12 @@ class SyncTickConsumer(SyncConsumer):
             return
         try:
             self.stream = producing.claim(self.room, self.mode, run, self.scope["thread_model"])
-        except CommandError as error:
-            stopped = getattr(error, "stopped", None)
-            if stopped is not None:
-                self.group_send(events.stream_event("stream.stopped", stopped, time.time()))
-            self.reply({"type": "error", "message": error.message})
-            self.send({"type": "websocket.close", "code": CLOSE_REFUSED})
+        except Refused as refused:
+            if refused.stopped is not None:
+                event = events.stream_event("stream.stopped", refused.stopped, time.time())
+                self.group_send(event)
+            self.reply({"type": "error", "message": refused.message})
+            self.close(CLOSE_REFUSED)
             return
         self.run_stream(self.stream)
 
@@ -208,7 +209,7 @@ class SyncTickConsumer(SyncConsumer):
                 time.sleep(schedule.wait_before(seq, time.monotonic()))
                 stop, orphaned = live.flags(stream.room, stream.number)
                 if stop:
-                    stream = stream.ended(State.STOPPED, time.time(), "stopped from the dashboard")
+                    stream = stream.ended(State.STOPPED, time.time(), STOPPED_BY_USER)
                     break
                 lateness.append(schedule.lateness(seq, time.monotonic()))
                 stream = stream.ticked(seq, lateness[-1], orphaned)
@@ -220,32 +221,39 @@ class SyncTickConsumer(SyncConsumer):
         self.publish(_end_kind(stream), stream)
         run = StreamRun.from_stream(stream, lateness)
         run.save()
-        self.tell(events.room_event("run.recorded", fragments.history_row(run)))
-        self.tell({"type": "websocket.close"}, to_client=True)
+        self.group_send(events.room_event("run.recorded", fragments.history_row(run)))
+        self.close()
 
     def publish(self, kind: str, stream: Stream) -> None:
         """Store the stream's state for late joiners, then tell the room and the client."""
         self.stream = stream
         live.save(stream)
         event = events.stream_event(kind, stream, time.time())
-        self.tell(event)
-        self.tell(_as_text(events.for_client(event)), to_client=True)
-
-    def tell(self, message: Message, to_client: bool = False) -> None:
-        """Send to the room, or to the client. Once Daphne has cancelled this consumer (its
-        client left), asgiref cancels a send in flight inside this thread: the loop goes on."""
-        try:
-            self.send(message) if to_client else self.group_send(message)
-        except asyncio.CancelledError:
-            if self.stream is not None and self.stream.is_live:
-                live.flag_orphaned(self.stream.room, self.stream.number)
+        self.group_send(event)
+        self.reply(events.for_client(event))
 
     def group_send(self, event: Message) -> None:
         assert self.room is not None
-        async_to_sync(self.channel_layer.group_send)(room_group(self.room), event)
+        with self.client_may_be_gone():
+            async_to_sync(self.channel_layer.group_send)(room_group(self.room), event)
 
     def reply(self, payload: Message) -> None:
-        self.send(_as_text(payload))
+        with self.client_may_be_gone():
+            self.send(_as_text(payload))
+
+    def close(self, code: int = 1000) -> None:
+        with self.client_may_be_gone():
+            self.send({"type": "websocket.close", "code": code})
+
+    @contextlib.contextmanager
+    def client_may_be_gone(self) -> Iterator[None]:
+        """Once Daphne has cancelled this consumer (its client left), asgiref cancels a send
+        in flight inside this thread. The loop goes on, orphaned; anyone can stop it."""
+        try:
+            yield
+        except asyncio.CancelledError:
+            if self.stream is not None and self.stream.is_live:
+                live.flag_orphaned(self.stream.room, self.stream.number)
 
 
 class AsyncTickConsumer(AsyncConsumer):
@@ -261,7 +269,7 @@ class AsyncTickConsumer(AsyncConsumer):
     stream: Stream | None = None
     ticking: "asyncio.Task[None] | None" = None
     looping = False
-    stop_note = "its client left"  # why a cancelled loop ended
+    stop_note = CLIENT_LEFT  # why a cancelled loop ended
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         try:
@@ -278,7 +286,7 @@ class AsyncTickConsumer(AsyncConsumer):
         self.room = _room_from(self.scope)
         await self.send({"type": "websocket.accept"})
         if self.room is None:
-            await self.send({"type": "websocket.close", "code": CLOSE_BAD_ROOM})
+            await self.close(CLOSE_BAD_ROOM)
 
     async def websocket_receive(self, message: Message) -> None:
         if self.room is None:
@@ -295,12 +303,12 @@ class AsyncTickConsumer(AsyncConsumer):
             self.stream = await producing.aclaim(
                 self.room, self.mode, run, self.scope["thread_model"]
             )
-        except CommandError as error:
-            stopped = getattr(error, "stopped", None)
-            if stopped is not None:
-                await self.group_send(events.stream_event("stream.stopped", stopped, time.time()))
-            await self.reply({"type": "error", "message": error.message})
-            await self.send({"type": "websocket.close", "code": CLOSE_REFUSED})
+        except Refused as refused:
+            if refused.stopped is not None:
+                event = events.stream_event("stream.stopped", refused.stopped, time.time())
+                await self.group_send(event)
+            await self.reply({"type": "error", "message": refused.message})
+            await self.close(CLOSE_REFUSED)
             return
         # Unlike its sync twin, this consumer hears a stop between ticks.
         group = stream_group(self.stream.room, self.stream.number)
@@ -310,7 +318,7 @@ class AsyncTickConsumer(AsyncConsumer):
     async def stream_stop(self, event: Message) -> None:
         """``stream.stop`` from the dashboard: end the loop now, not at its next tick."""
         if self.ticking is not None and self.looping:
-            self.stop_note = "stopped from the dashboard"
+            self.stop_note = STOPPED_BY_USER
             self.ticking.cancel()
 
     async def websocket_disconnect(self, message: Message) -> None:
@@ -331,7 +339,7 @@ class AsyncTickConsumer(AsyncConsumer):
                 await asyncio.sleep(schedule.wait_before(seq, time.monotonic()))
                 stop, orphaned = await live.aflags(stream.room, stream.number)
                 if stop:
-                    stream = stream.ended(State.STOPPED, time.time(), "stopped from the dashboard")
+                    stream = stream.ended(State.STOPPED, time.time(), STOPPED_BY_USER)
                     break
                 lateness.append(schedule.lateness(seq, time.monotonic()))
                 stream = stream.ticked(seq, lateness[-1], orphaned)
@@ -347,20 +355,16 @@ class AsyncTickConsumer(AsyncConsumer):
         await self.publish(_end_kind(stream), stream)
         run = StreamRun.from_stream(stream, lateness)
         await run.asave()
-        await self.tell(events.room_event("run.recorded", fragments.history_row(run)))
-        await self.tell({"type": "websocket.close"}, to_client=True)
+        await self.group_send(events.room_event("run.recorded", fragments.history_row(run)))
+        await self.close()
 
     async def publish(self, kind: str, stream: Stream) -> None:
         """Store the stream's state for late joiners, then tell the room and the client."""
         self.stream = stream
         await live.asave(stream)
         event = events.stream_event(kind, stream, time.time())
-        await self.tell(event)
-        await self.tell(_as_text(events.for_client(event)), to_client=True)
-
-    async def tell(self, message: Message, to_client: bool = False) -> None:
-        """Send to the room, or to the client."""
-        await (self.send(message) if to_client else self.group_send(message))
+        await self.group_send(event)
+        await self.reply(events.for_client(event))
 
     async def group_send(self, event: Message) -> None:
         assert self.room is not None
@@ -368,3 +372,6 @@ class AsyncTickConsumer(AsyncConsumer):
 
     async def reply(self, payload: Message) -> None:
         await self.send(_as_text(payload))
+
+    async def close(self, code: int = 1000) -> None:
+        await self.send({"type": "websocket.close", "code": code})

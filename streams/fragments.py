@@ -68,19 +68,19 @@ def new_stream(stream: Stream, now: float) -> str:
     return _render("stream-append", {"card": card_context(stream, now), "mode": stream.mode})
 
 
+def column_contexts(streams: Iterable[Stream], now: float) -> list[dict[str, Any]]:
+    """Each column's mode and cards, as the page and the snapshot both render them."""
+    streams = list(streams)
+    return [
+        {"mode": mode, "cards": [card_context(s, now) for s in streams if s.mode is mode]}
+        for mode in Mode
+    ]
+
+
 def columns(streams: Iterable[Stream], now: float) -> str:
     """Both columns' stream lists, replaced whole (snapshot and reset)."""
-    streams = list(streams)
     return "".join(
-        _render(
-            "stream-list",
-            {
-                "mode": mode,
-                "cards": [card_context(s, now) for s in streams if s.mode is mode],
-                "oob": True,
-            },
-        )
-        for mode in Mode
+        _render("stream-list", {**column, "oob": True}) for column in column_contexts(streams, now)
     )
 
 
@@ -96,10 +96,12 @@ def chat_line(text: str, at: float) -> str:
     return _render("chat-line", {"text": text, "at": datetime.fromtimestamp(at, tz=UTC)})
 
 
+def thread_model_context(room: str, model: ThreadModel) -> dict[str, Any]:
+    return {"room": room, "model": model, "models": list(ThreadModel)}
+
+
 def thread_model(room: str, model: ThreadModel) -> str:
-    return _render(
-        "thread-model", {"room": room, "model": model, "models": list(ThreadModel), "oob": True}
-    )
+    return _render("thread-model", {**thread_model_context(room, model), "oob": True})
 
 
 def producers(room: str, streams: Sequence[Stream]) -> str:

@@ -75,7 +75,10 @@ def claim(room: str, mode: Mode, run: Run, thread_model: ThreadModel) -> Stream:
     ``interval`` registers its own, as a terminal client does.
     """
     if run.number is None:
-        [stream] = register(room, mode, run.count, run.interval, 1)
+        try:
+            [stream] = register(room, mode, run.count, run.interval, 1)
+        except CommandError as full:
+            raise Refused(full.message) from None
     else:
         found = live.load(room, run.number)
         if found is None:

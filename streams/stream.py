@@ -37,6 +37,10 @@ class State(StrEnum):
     STOPPED = "stopped"
 
 
+# Why a stream ended stopped, as its card and the history say.
+STOPPED_BY_USER = "stopped from the dashboard"
+CLIENT_LEFT = "its client left"
+
 LIVE_STATES = frozenset({State.WAITING, State.RUNNING, State.ORPHANED})
 RECENT_TICKS = 60  # lateness values kept for the sparkline
 
@@ -95,6 +99,3 @@ class Stream:
 
     def ended(self, state: State, now: float, note: str = "") -> "Stream":
         return replace(self, state=state, ended_at=now, note=note or self.note)
-
-    def orphaned(self) -> "Stream":
-        return replace(self, state=State.ORPHANED, note="its client left; the sync thread loops on")

@@ -7,8 +7,7 @@ from django.views.decorators.http import require_GET
 from streams import fragments, live
 from streams.commands import COUNT_RANGE, INTERVAL_RANGE, STREAMS_RANGE
 from streams.models import StreamRun
-from streams.rooms import DEFAULT_ROOM, MAX_ROOM_LENGTH, InvalidRoom, validate_room
-from streams.stream import Mode, ThreadModel
+from streams.rooms import DEFAULT_ROOM, InvalidRoom, validate_room
 
 HISTORY_ROWS = 20
 
@@ -18,21 +17,11 @@ def dashboard(request: HttpRequest, room: str = DEFAULT_ROOM) -> HttpResponse:
     try:
         validate_room(room)
     except InvalidRoom as error:
-        context = {"room": room, "reason": str(error), "max_length": MAX_ROOM_LENGTH}
-        return render(request, "streams/no_room.html", context, status=404)
-    streams = live.streams(room)
-    now = time.time()
+        reason = {"room": room, "reason": str(error)}
+        return render(request, "streams/no_room.html", reason, status=404)
     context = {
-        "room": room,
-        "columns": [
-            {
-                "mode": mode,
-                "cards": [fragments.card_context(s, now) for s in streams if s.mode is mode],
-            }
-            for mode in Mode
-        ],
-        "model": live.thread_model(room),
-        "models": list(ThreadModel),
+        **fragments.thread_model_context(room, live.thread_model(room)),
+        "columns": fragments.column_contexts(live.streams(room), time.time()),
         "runs": StreamRun.objects.filter(room=room)[:HISTORY_ROWS],
         "count_range": COUNT_RANGE,
         "interval_range": INTERVAL_RANGE,

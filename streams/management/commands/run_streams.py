@@ -9,7 +9,6 @@ room watches them live.
 
 import asyncio
 import json
-import statistics
 from argparse import ArgumentParser
 from typing import Any
 
@@ -18,6 +17,8 @@ from django.core.management.base import BaseCommand, CommandError
 from streams import commands
 from streams.client import ClientError, ProducerRun, Viewer, run_streams
 from streams.rooms import DEFAULT_ROOM, InvalidRoom, validate_room
+from streams.schedule import summarize
+from streams.templatetags.durations import ms, secs
 
 
 class Command(BaseCommand):
@@ -89,14 +90,10 @@ class Command(BaseCommand):
             f" {'duration':>9} {'late p50':>9} {'p95':>9} {'max':>9}"
         )
         for run in sorted(runs, key=lambda r: r.number or 0):
-            late = sorted(lateness for _, lateness, _ in run.ticks)
-            p50, p95, top = (
-                (statistics.median(late), late[int(0.95 * (len(late) - 1))], late[-1])
-                if late
-                else (0.0, 0.0, 0.0)
-            )
+            late = summarize([lateness for _, lateness, _ in run.ticks])
+            p50, p95, top = (late.p50, late.p95, late.max) if late else (None, None, None)
             self.stdout.write(
                 f"{run.mode + ' #' + str(run.number):>8} {run.outcome:>8} {len(run.ticks):>6}"
-                f" {run.attempts:>8} {run.waited or 0:>7.2f}s {run.duration or 0:>8.2f}s"
-                f" {p50 * 1000:>7.1f}ms {p95 * 1000:>7.1f}ms {top * 1000:>7.1f}ms"
+                f" {run.attempts:>8} {secs(run.waited):>8} {secs(run.duration):>9}"
+                f" {ms(p50):>9} {ms(p95):>9} {ms(top):>9}"
             )
