@@ -10,11 +10,12 @@ sync loop holds the shared thread.
 
 import argparse
 import asyncio
-import statistics
 import time
 import uuid
 
-from streams.client import ProducerRun, Viewer, overlap, run_producer, run_streams
+from streams.client import ProducerRun, Viewer, overlap, run_producer, run_streams, running
+from streams.schedule import summarize
+from streams.templatetags.durations import ms
 from tests.server import daphne
 
 
@@ -22,13 +23,10 @@ def room() -> str:
     return f"bench-{uuid.uuid4().hex[:8]}"
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
+def lateness_line(values: list[float]) -> str:
+    late = summarize(values)
+    assert late is not None, "no ticks"
+    return f"{ms(late.p50)} / {ms(late.p95)} / {ms(late.max)}"
 
 
 def describe(title: str, runs: list[ProducerRun]) -> float:
@@ -42,10 +40,7 @@ def describe(title: str, runs: list[ProducerRun]) -> float:
     print(f"  all running at once for:       {overlap(runs):.2f} s")
     print(f"  waited before starting:        {', '.join(f'{w:.2f} s' for w in waits)}")
     print(f"  handshake attempts:            {sum(r.attempts for r in runs)}")
-    print(
-        f"  ticks sent late, p50/p95/max:  {ms(statistics.median(lateness))} / "
-        f"{ms(pct(lateness, 0.95))} / {ms(max(lateness))}"
-    )
+    print(f"  ticks sent late, p50/p95/max:  {lateness_line(lateness)}")
     return span
 
 
@@ -55,12 +50,12 @@ async def while_sync_loops(url: str, interval: float) -> None:
     async with Viewer(url, name) as starter:
         [ticking] = await starter.start("async", count=60, interval=0.05, streams=1)
         async_run = asyncio.create_task(run_producer(url, name, "async", ticking))
-        await asyncio.sleep(0.3)
+        await starter.wait_for(running(ticking))
         [blocker] = await starter.start(
             "sync", count=round(3 / interval), interval=interval, streams=1
         )
         sync_run = asyncio.create_task(run_producer(url, name, "sync", blocker))
-        await asyncio.sleep(0.3)
+        await starter.wait_for(running(blocker))
 
         asked = time.monotonic()
         async with Viewer(url, name):
@@ -72,9 +67,7 @@ async def while_sync_loops(url: str, interval: float) -> None:
     lateness = [late for _, late, _ in ticking_result.ticks]
     print("\nWhile a sync stream loops for ~3 s (default thread model)")
     print(f"  a new viewer connected in:            {ms(connected)}")
-    print(
-        f"  a running async stream, late p95/max: {ms(pct(lateness, 0.95))} / {ms(max(lateness))}"
-    )
+    print(f"  a running async stream, late p50/p95/max: {lateness_line(lateness)}")
     print(
         f"  a new async producer waited:          {new_async.waited or 0:.2f} s "
         f"(the sync loop ended {(sync_result.ended_at or 0) - asked:.2f} s after it asked)"

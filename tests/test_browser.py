@@ -117,8 +117,10 @@ def card_numbers(page: Page, mode: str) -> set[int]:
     return {int(card_id.removeprefix("stream-").removesuffix("-body")) for card_id in ids}
 
 
-def history_waited(page: Page) -> dict[int, float]:
-    """Stream number -> its 'Waited' seconds, from the finished runs table."""
+def history_waited(page: Page, rows: int) -> dict[int, float]:
+    """Stream number -> its 'Waited' seconds, once the finished runs table has ``rows``
+    rows: a run's row arrives after its card says done (the database write is between)."""
+    expect(page.locator("tbody#history-rows tr")).to_have_count(rows)
     headers = page.locator("section.history thead th").all_inner_texts()
     stream_col, waited_col = headers.index("Stream"), headers.index("Waited")
     rows = page.locator("tbody#history-rows tr").evaluate_all(
@@ -227,8 +229,7 @@ def test_browser_sync_streams_wait_under_default_and_run_together_per_connection
     expect(cards(a.page, "sync")).to_have_count(3)
     expect(cards(a.page, "sync", ".state-done")).to_have_count(3)
     shared = card_numbers(a.page, "sync")
-    expect(a.page.locator("tbody#history-rows tr")).to_have_count(3)
-    waited = history_waited(a.page)
+    waited = history_waited(a.page, 3)
     assert set(waited) == shared
     # One shared thread: each stream waits for the ones before it (~1 s each).
     assert max(waited.values()) - min(waited.values()) >= 1.5, waited
@@ -247,8 +248,7 @@ def test_browser_sync_streams_wait_under_default_and_run_together_per_connection
     expect(cards(a.page, "sync", ".state-done")).to_have_count(6)
     own = card_numbers(a.page, "sync") - shared
     assert len(own) == 3
-    expect(a.page.locator("tbody#history-rows tr")).to_have_count(6)
-    waited = history_waited(a.page)
+    waited = history_waited(a.page, 6)
     assert all(waited[number] < 1.0 for number in own), waited
     assert a.errors == []
 
@@ -297,7 +297,7 @@ def test_browser_shows_a_refused_handshake_as_a_retry(open_room):
     retrying = a.page.locator("#sync-streams .status", has_text="shared sync thread, retry")
     expect(retrying).to_have_count(1, timeout=15_000)
     expect(cards(a.page, "sync", ".state-done")).to_have_count(2, timeout=25_000)
-    waits = sorted(history_waited(a.page).values())
+    waits = sorted(history_waited(a.page, 2).values())
     assert waits[0] < 1.0
     assert 6.0 < waits[1] < 11.0, waits  # the rest of the 8 s loop, then a prompt retry
     # The refused handshake (HTTP 403) is reported by Chromium ("WebSocket connection ...

@@ -14,6 +14,7 @@ from tests.wsclient import (
     open_producer,
     open_viewer,
     receive_only_gauges,
+    receive_reply,
     receive_until,
     run_to_end,
     running_stream,
@@ -181,7 +182,7 @@ async def test_bad_input_shows_error_in_panel_and_changes_nothing(room, frame, p
     other, _ = await open_viewer(room)
 
     await sender.send_to(text_data=frame)
-    reply = await sender.receive_from(timeout=5)
+    reply = await receive_reply(sender)
 
     assert f'id="errors-{panel}"' in reply and message in reply
     await receive_only_gauges(other, 0.3)
@@ -197,7 +198,7 @@ async def test_bad_input_shows_error_in_panel_and_changes_nothing(room, frame, p
 async def test_binary_frame_is_refused(room):
     viewer, _ = await open_viewer(room)
     await viewer.send_to(bytes_data=b'{"action": "reset"}')
-    reply = await viewer.receive_from(timeout=5)
+    reply = await receive_reply(viewer)
     assert 'id="errors-room"' in reply and "Binary frames" in reply
     await viewer.disconnect()
 
@@ -305,9 +306,15 @@ async def test_terminal_client_runs_its_own_stream(room):
     assert (await producer.connect())[0]
     await producer.send_to(text_data=json.dumps({"action": "run", "count": 2, "interval": 0.02}))
     replies = await run_to_end(producer)
-    assert [r["type"] for r in replies][-1] == "stream.finished"
-    frames = await receive_until(viewer, ended(replies[-1]["stream"]))
-    assert frames
+    assert [r["type"] for r in replies] == [
+        "stream.started",
+        "stream.tick",
+        "stream.tick",
+        "stream.finished",
+    ]
+    number = replies[-1]["stream"]
+    frames = await receive_until(viewer, ended(number))
+    assert cards(frames)[-1] == (number, "done", 2)
     await viewer.disconnect()
 
 
@@ -343,8 +350,8 @@ async def test_idle_viewer_outlives_redis_socket_timeout(room):
     await asyncio.sleep(6)
     two, _ = await open_viewer(room)
     await two.send_json_to({"action": "chat", "text": "after six seconds"})
-    frames = await receive_until(one, lambda fs: "after six seconds" in "".join(fs))
-    assert frames
+    frames = await receive_until(one, lambda fs: "chat-line" in "".join(fs))
+    assert "after six seconds" in frames[-1]
     await one.disconnect()
     await two.disconnect()
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from streams.client import Viewer, overlap, run_producer, run_streams
+from streams.client import Viewer, overlap, run_producer, run_streams, running
 from tests.server import daphne
 
 pytestmark = pytest.mark.live
@@ -53,15 +53,10 @@ async def test_viewer_stays_live_while_a_sync_stream_loops(server, room):
     async with Viewer(server, room) as starter:
         [async_number] = await starter.start("async", count=40, interval=0.1, streams=1)
         async_run = asyncio.create_task(run_producer(server, room, "async", async_number))
-        await _until(lambda: any(f for f in starter.frames._queue if "state-running" in f[1]))
+        await starter.wait_for(running(async_number))
         [sync_number] = await starter.start("sync", count=12, interval=0.25, streams=1)
         sync_run = asyncio.create_task(run_producer(server, room, "sync", sync_number))
-        await _until(
-            lambda: any(
-                f'stream-{sync_number}-body" class="card-body state-running' in f[1]
-                for f in starter.frames._queue
-            )
-        )
+        await starter.wait_for(running(sync_number))
 
         # The sync loop now holds the shared thread for ~3 s.
         asked = time.monotonic()
@@ -81,13 +76,6 @@ async def test_viewer_stays_live_while_a_sync_stream_loops(server, room):
     assert viewer_lateness[-2] < 0.1 and viewer_lateness[-1] < 0.5
     sent_lateness = sorted(late for _, late, _ in async_result.ticks)
     assert sent_lateness[int(0.95 * len(sent_lateness))] < 0.1
-
-
-async def _until(condition, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def _collect_ticks(viewer: Viewer, number: int, seconds: float) -> list[tuple[int, float]]:

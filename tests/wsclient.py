@@ -84,6 +84,17 @@ async def run_to_end(producer: WebsocketCommunicator, timeout: float = 10) -> li
     return replies
 
 
+def is_gauges(frame: str) -> bool:
+    """A process gauge update, which reaches every viewer four times a second."""
+    return frame.lstrip().startswith('<p id="gauges"')
+
+
+async def receive_reply(comm: WebsocketCommunicator) -> str:
+    """The next frame that is not a gauge update."""
+    frames = await receive_until(comm, lambda fs: bool(fs) and not is_gauges(fs[-1]))
+    return frames[-1]
+
+
 async def receive_only_gauges(comm: WebsocketCommunicator, seconds: float) -> list[str]:
     """Frames received for ``seconds``, each asserted to be a process gauge update."""
     frames: list[str] = []
@@ -92,5 +103,5 @@ async def receive_only_gauges(comm: WebsocketCommunicator, seconds: float) -> li
         if await comm.receive_nothing(timeout=left):
             break
         frames.append(await comm.receive_from())
-    assert all(f.lstrip().startswith('<p id="gauges"') for f in frames), frames
+    assert all(is_gauges(f) for f in frames), frames
     return frames
