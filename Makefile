@@ -10,11 +10,13 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench lint
+.PHONY: run test bench bench-full lint screenshot
 
+# Daphne listens with a backlog of 50: a burst of viewers connecting at once overflows it,
+# and each refused SYN costs a viewer a 1 s retransmit (docs/benchmarks.md).
 run: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/daphne -b $(HOST) -p $(PORT) dashboard_project.asgi:application
+	$(BIN)/daphne -e tcp:port=$(PORT):interface=$(HOST):backlog=4096 dashboard_project.asgi:application
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest
@@ -24,8 +26,17 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Fan-out and concurrency against the naive consumer and the raw limit: about a minute.
 bench: $(VENV)/.dev
-	$(BIN)/python -m tests.benchmark
+	$(BIN)/python -m tests.bench
+
+# Every setup and N: docs/bench/full.{json,md} and docs/bench/fanout.png (about 8 min here).
+bench-full: $(VENV)/.dev
+	$(BIN)/python -m tests.bench --full
+
+# docs/dashboard.png, taken mid-run by the browser test that `make test` runs into a temp dir.
+screenshot: $(VENV)/.dev
+	DASHBOARD_SCREENSHOT=$(CURDIR)/docs/dashboard.png $(BIN)/python -m pytest tests/test_browser.py -k screenshot
 
 $(VENV)/.runtime: requirements.txt
 	@if [ -z "$(PYTHON)" ]; then \

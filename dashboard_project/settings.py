@@ -1,12 +1,15 @@
 """Settings, driven by environment variables with embedded defaults.
 
 With nothing set, the dashboard runs in one process on the in-memory channel layer,
-local-memory cache and SQLite. Setting ``REDIS_URL`` switches the channel layer and the
-cache to Redis, so several server processes share rooms.
+local-memory cache and SQLite. Setting ``REDIS_URL`` (or ``REDIS_SENTINELS``) switches the
+channel layer and the cache to Redis, so several server processes share rooms;
+``DATABASE_URL`` puts the run history in PostgreSQL. README.md lists every variable.
 """
 
 import os
 from pathlib import Path
+
+from dashboard_project import services
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,6 +32,13 @@ SECRET_KEY = os.environ.get(
 )
 DEBUG = env_bool("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+# Pages that may open WebSockets: by default only the dashboard's own host (and port), which
+# must be in ALLOWED_HOSTS; or exactly these origins, e.g. "https://dash.example.org".
+DASHBOARD_ALLOWED_ORIGINS = [
+    origin.strip()
+    for origin in os.environ.get("DASHBOARD_ALLOWED_ORIGINS", "").split(",")
+    if origin.strip()
+]
 
 INSTALLED_APPS = [
     # daphne first, so `runserver` is Daphne's ASGI server:
@@ -60,48 +70,37 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("DJANGO_DB_PATH", str(BASE_DIR / "db.sqlite3")),
-        # Producers in "a thread per connection" mode write finished runs from several
-        # threads at once; wait for SQLite's write lock instead of failing.
-        "OPTIONS": {"timeout": 20},
-        # Tests write from several threads too; a file waits for locks where SQLite's
-        # shared-cache in-memory database fails with "database table is locked".
-        "TEST": {"NAME": str(BASE_DIR / ".test-db.sqlite3")},
-    }
+    "default": services.database(
+        os.environ.get("DATABASE_URL", ""),
+        sqlite_default=Path(os.environ.get("DJANGO_DB_PATH", BASE_DIR / "db.sqlite3")),
+    )
 }
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Tests write from several threads too; a file waits for locks where SQLite's
+    # shared-cache in-memory database fails with "database table is locked".
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_SENTINELS = os.environ.get("REDIS_SENTINELS", "")
+REDIS_SENTINEL_MASTER = os.environ.get("REDIS_SENTINEL_MASTER", "")
+CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", services.DEFAULT_LAYER)
 
-if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            # The pub/sub layer delivered every group tick under connection churn where the
-            # core layer lost 2-4 % and kept ghost members (docs/architecture.md).
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {
-                # redis-py 8 defaults socket_timeout to 5 s, which breaks channels_redis'
-                # blocking reads: https://github.com/django/channels_redis/issues/422
-                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
-            },
-        }
-    }
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "dashboard",
-        }
-    }
-else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CHANNEL_LAYERS = {
+    "default": services.channel_layer(
+        CHANNEL_LAYER, REDIS_URL, REDIS_SENTINELS, REDIS_SENTINEL_MASTER
+    )
+}
+CACHES = {"default": services.cache(REDIS_URL, REDIS_SENTINELS, REDIS_SENTINEL_MASTER)}
 
 # Limits that turn overload into a clear refusal instead of a hang.
 DASHBOARD_MAX_STREAMS_PER_ROOM = env_int("DASHBOARD_MAX_STREAMS_PER_ROOM", 32)
 DASHBOARD_MAX_STREAMS_PER_PROCESS = env_int("DASHBOARD_MAX_STREAMS_PER_PROCESS", 64)
+DASHBOARD_MAX_VIEWERS_PER_PROCESS = env_int("DASHBOARD_MAX_VIEWERS_PER_PROCESS", 5000)
+DASHBOARD_CHAT_PER_MINUTE = env_int("DASHBOARD_CHAT_PER_MINUTE", 20)
+# Seconds between a run's end and its history row: time for every viewer to report what
+# reached it (streams/recording.py).
+DASHBOARD_DELIVERY_SETTLE = 1.0
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -94,6 +94,11 @@ class Viewer:
         async for frame in ws:
             self.frames.put_nowait((time.monotonic(), str(frame)))
 
+    def abort(self) -> None:
+        """Drop the TCP connection without a closing handshake, as a vanished client."""
+        assert self._ws is not None
+        self._ws.transport.abort()
+
     async def send(self, command: dict[str, Any]) -> None:
         assert self._ws is not None
         await self._ws.send(json.dumps(command))
@@ -184,7 +189,7 @@ async def run_producer(
                 run.ticks.append((event["seq"], event["lateness"], now))
                 if on_tick is not None:
                     on_tick(run, event)
-            elif kind in {"stream.finished", "stream.stopped"}:
+            elif kind in {"stream.finished", "stream.stopped", "stream.failed"}:
                 run.ended_at, run.outcome = now, event["state"]
                 break
     return run

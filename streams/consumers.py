@@ -16,27 +16,42 @@ in that the async one ticks in a task of its own and so keeps hearing its client
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from autobahn.exception import Disconnected
 from channels.consumer import AsyncConsumer, SyncConsumer, get_handler_name
 from channels.exceptions import StopConsumer
+from channels.layers import get_channel_layer
+from django.conf import settings
 
-from streams import control, events, fragments, gauges, live, producing
+from streams import control, events, fanout, fragments, gauges, live, producing, recording
 from streams.commands import CommandError, parse_producer_frame, parse_room_frame
-from streams.models import StreamRun
+from streams.limits import RateLimit, viewer_refusal
+from streams.live import STORE_DOWN
+from streams.presence import PRESENCE
 from streams.producing import Refused
 from streams.rooms import InvalidRoom, room_group, stream_group, validate_room
-from streams.schedule import TickSchedule
+from streams.schedule import Delivery
 from streams.stream import CLIENT_LEFT, STOPPED_BY_USER, Mode, State, Stream
+from streams.ticking import Ticker
 
 Message = dict[str, Any]
+log = logging.getLogger(__name__)
+
+# A send to a socket in its closing handshake: Daphne (autobahn) raises Disconnected, servers
+# that follow the ASGI spec an OSError (https://asgi.readthedocs.io/en/latest/specs/www.html).
+CLIENT_GONE = (Disconnected, OSError)
 
 # 4xxx close codes: htmx's ws extension retries only 1006/1011/1012/1013, so these are final.
 CLOSE_BAD_ROOM = 4404
 CLOSE_REFUSED = 4409
+CLOSE_FULL = 4429  # the process has its limit of viewers
+CLOSE_TRY_AGAIN = 1013  # Redis is down: htmx retries this one
+UNAVAILABLE = "The channel layer is unavailable (Redis does not answer); try again when it is back."
 
 
 def _room_from(scope: dict[str, Any]) -> str | None:
@@ -46,36 +61,71 @@ def _room_from(scope: dict[str, Any]) -> str | None:
         return None
 
 
+def _source(scope: dict[str, Any]) -> str:
+    """Where a stream a producer registers itself comes from: ``manage.py stream`` runs a
+    producer in its own process and says so in the scope; otherwise a WebSocket client."""
+    source = scope.get("stream_source")
+    if isinstance(source, str):
+        return source
+    host = (scope.get("client") or ["a WebSocket client"])[0]
+    return f"a WebSocket client at {host}"
+
+
 def _as_text(payload: Message) -> Message:
     """A JSON reply for a producer's own client."""
     return {"type": "websocket.send", "text": json.dumps(payload)}
 
 
-def _end_kind(stream: Stream) -> str:
-    return "stream.finished" if stream.state is State.DONE else "stream.stopped"
+def _failed(stream: Stream, error: Exception) -> Stream:
+    if isinstance(error, STORE_DOWN):  # not a bug: no traceback
+        log.warning("stream %s of room %s failed: %r", stream.number, stream.room, error)
+    else:
+        log.exception("stream %s of room %s failed", stream.number, stream.room)
+    return stream.ended(State.FAILED, time.time(), f"{type(error).__name__}: {error}"[:200])
 
 
 class RoomConsumer(AsyncConsumer):
-    """A page's one connection: a member of the room's group that takes the page's
-    commands and forwards each event's fragment, rendered once by whoever sent it.
+    """A page's one connection: takes the page's commands and forwards each room event's
+    fragment, rendered once by whoever sent it. The events come from this process's one
+    member of the room's group (streams/fanout.py), not from a layer channel per viewer.
+
+    It also keeps this page's own account of every stream: the sequence numbers it got,
+    so it can show the ticks it missed, skip a stale tick, and report at each stream's
+    end what reached it.
 
     Mounted without ``AuthMiddlewareStack``, which looks the user up on the shared thread.
     """
 
     room: str | None = None
     gauging = False
-    in_snapshot: frozenset[int] | set[int] = frozenset()
+    counted = False
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        self.deliveries: dict[int, Delivery] = {}
+        # AsyncConsumer.__call__ would make this viewer a layer channel of its own; instead
+        # this process's one member of each group hands it the events (streams/fanout.py).
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.base_send = send
+        self.inbox = fanout.Inbox()
         try:
-            await super().__call__(scope, receive, send)
+            await self.inbox.run(receive, self.dispatch)
+        except StopConsumer:
+            pass
         finally:
             # Leave the groups however the connection ends, so no ghost member lingers.
+            # With Redis gone each step may fail; the others must still run.
             if self.room is not None:
-                await self.channel_layer.group_discard(room_group(self.room), self.channel_name)
-                await self.channel_layer.group_discard(gauges.GROUP, self.channel_name)
+                with contextlib.suppress(*STORE_DOWN):
+                    await fanout.leave(room_group(self.room), self.inbox)
+                with contextlib.suppress(*STORE_DOWN):
+                    await fanout.leave(gauges.GROUP, self.inbox)
             if self.gauging:
                 gauges.SAMPLER.left()
+            if self.counted and self.room is not None:
+                with contextlib.suppress(*STORE_DOWN):
+                    await live.aviewer_left(self.room)
+                PRESENCE.mark(self.room)
 
     async def dispatch(self, message: Message) -> None:
         # AsyncConsumer.dispatch first awaits aclose_old_connections(), a thread-sensitive
@@ -89,62 +139,131 @@ class RoomConsumer(AsyncConsumer):
 
     async def websocket_connect(self, message: Message) -> None:
         self.requested: list[int] = []
+        self.chat_allowance = RateLimit(settings.DASHBOARD_CHAT_PER_MINUTE, 60.0)
         room = _room_from(self.scope)
         await self.send({"type": "websocket.accept"})
         if room is None:
             await self.send({"type": "websocket.close", "code": CLOSE_BAD_ROOM})
             return
+        refusal = viewer_refusal(gauges.SAMPLER.viewers, settings.DASHBOARD_MAX_VIEWERS_PER_PROCESS)
+        if refusal is not None:
+            await self.send_html(fragments.error("room", refusal))
+            await self.send({"type": "websocket.close", "code": CLOSE_FULL})
+            return
         self.room = room
-        await self.channel_layer.group_add(room_group(room), self.channel_name)
-        await self.channel_layer.group_add(gauges.GROUP, self.channel_name)
-        gauges.SAMPLER.joined()
-        self.gauging = True
-        # A viewer who joins mid-stream, or reconnects, sees the current counters at once.
+        try:
+            await fanout.join(room_group(room), self.inbox)
+            await fanout.join(gauges.GROUP, self.inbox)
+            gauges.SAMPLER.joined()
+            self.gauging = True
+            viewers = await live.aviewer_joined(room)
+            self.counted = True
+            PRESENCE.mark(room)
+            # A viewer who joins mid-stream, or reconnects, sees the current counters at
+            # once, and counts ticks from there: the ones before are unseen, not lost.
+            await self.expire_stale(room)
+            await self.send_snapshot(room, fragments.presence(viewers))
+        except STORE_DOWN:
+            # Redis is gone: say so, and close with 1013 ("try again later"), which the
+            # htmx ws extension retries, so the page comes back by itself with Redis.
+            await self.send_html(fragments.layer_down())
+            await self.send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})
+
+    async def send_snapshot(self, room: str, extra: str = "") -> None:
+        """The room as it is now, and this page's tick counting starting from it."""
         streams = await live.astreams(room)
-        # Queued stream.waiting events for these would append their cards a second time.
-        self.in_snapshot = {stream.number for stream in streams}
+        self.deliveries = {s.number: Delivery(last=s.seq) for s in streams if s.is_live}
         model = await live.athread_model(room)
         await self.send_html(
-            fragments.columns(streams, time.time()) + fragments.thread_model(room, model)
+            fragments.columns(streams, time.time()) + fragments.thread_model(room, model) + extra
         )
+
+    async def layer_back(self, event: Message) -> None:
+        """The layer answers again: what this page missed meanwhile, as a fresh snapshot."""
+        if self.room is not None:
+            await self.send_snapshot(self.room, fragments.layer_back())
+
+    async def expire_stale(self, room: str) -> None:
+        """End the streams whose server process is gone (a restart): the room is told, and
+        their runs are recorded as failed, rather than shown running for ever."""
+        for stream in await producing.aexpire_stale(room, time.time()):
+            event = events.stream_event("stream.failed", stream, time.time())
+            await self.channel_layer.group_send(room_group(room), event)
+            await recording.settle_later(await recording.asave_lost(stream))
 
     async def websocket_receive(self, message: Message) -> None:
         if self.room is None:
             return
         try:
             command = parse_room_frame(message.get("text"), message.get("bytes"))
-            outcome = await control.apply(self.room, command)
+            outcome = await control.apply(self.room, command, self.chat_allowance)
+            self.requested.extend(outcome.requested)
+            for event in outcome.events:
+                await self.channel_layer.group_send(room_group(self.room), event)
+            for group, notice in outcome.notices.items():
+                await self.channel_layer.group_send(group, notice)
         except CommandError as error:
             await self.send_html(fragments.error(error.panel, error.message))
             return
-        self.requested.extend(outcome.requested)
-        for event in outcome.events:
-            await self.channel_layer.group_send(room_group(self.room), event)
-        for group, notice in outcome.notices.items():
-            await self.channel_layer.group_send(group, notice)
+        except STORE_DOWN:
+            await self.send_html(fragments.error(command.panel, UNAVAILABLE))
+            return
         await self.send_html(fragments.clear_error(command.panel) + outcome.reply)
 
     async def websocket_disconnect(self, message: Message) -> None:
         if self.room is not None:
-            for event in await control.abandon(self.room, self.requested):
-                await self.channel_layer.group_send(room_group(self.room), event)
+            with contextlib.suppress(*STORE_DOWN):  # they stay waiting, then go stale
+                for event in await control.abandon(self.room, self.requested):
+                    await self.channel_layer.group_send(room_group(self.room), event)
         raise StopConsumer
 
     async def forward(self, event: Message) -> None:
         await self.send_html(event["html"])
 
     async def stream_waiting(self, event: Message) -> None:
-        if event["stream"] not in self.in_snapshot:
+        number = event["stream"]
+        if number not in self.deliveries:  # else the snapshot already showed its card
+            self.deliveries[number] = Delivery()
             await self.send_html(event["html"])
+
+    async def stream_update(self, event: Message) -> None:
+        """A tick, a handshake attempt or the start: forwarded unless it is older than
+        what this page shows, with this page's count of missed ticks once it has any."""
+        number, seq = event["stream"], event["seq"]
+        delivery = self.deliveries.setdefault(number, Delivery(last=max(0, seq - 1)))
+        fresh = delivery.tick(seq) if event["type"] == "stream.tick" else seq >= delivery.last
+        if fresh:
+            await self.send_html(event["html"] + self.lost(number, delivery))
+
+    async def stream_ended(self, event: Message) -> None:
+        """The stream's last word: forward it, then report what reached this page."""
+        number = event["stream"]
+        delivery = self.deliveries.pop(number, None)
+        if delivery is None:
+            await self.forward(event)
+            return
+        delivery.ended(event["seq"])
+        await self.send_html(event["html"] + self.lost(number, delivery))
+        assert self.room is not None
+        with contextlib.suppress(*STORE_DOWN):  # Redis gone: the run goes without this report
+            await live.areport_delivery(self.room, number, delivery.received, delivery.lost)
+
+    @staticmethod
+    def lost(number: int, delivery: Delivery) -> str:
+        return fragments.lost(number, delivery.lost) if delivery.lost else ""
 
     # Channels calls the handler named after the event type, "." as "_": the source notes'
     # chat.message arrives at chat_message. Every one of these forwards the sender's render.
-    chat_message = stream_attempt = stream_started = stream_tick = forward
-    stream_finished = stream_stopped = room_reset = room_thread_model = run_recorded = forward
-    process_gauges = forward
+    stream_attempt = stream_started = stream_tick = stream_update
+    stream_finished = stream_stopped = stream_failed = stream_ended
+    chat_message = room_reset = room_thread_model = room_presence = forward
+    run_recorded = run_compared = forward
+    process_gauges = layer_down = forward
 
     async def send_html(self, html: str) -> None:
-        await self.send({"type": "websocket.send", "text": html})
+        # Its page may close while events for it are queued; its disconnect comes next.
+        with contextlib.suppress(*CLIENT_GONE):
+            await self.send({"type": "websocket.send", "text": html})
 
 
 class SyncTickConsumer(SyncConsumer):
@@ -187,7 +306,9 @@ class SyncTickConsumer(SyncConsumer):
             self.reply({"type": "error", "message": error.message})
             return
         try:
-            self.stream = producing.claim(self.room, self.mode, run, self.scope["thread_model"])
+            self.stream = producing.claim(
+                self.room, self.mode, run, self.scope["thread_model"], _source(self.scope)
+            )
         except Refused as refused:
             if refused.stopped is not None:
                 event = events.stream_event("stream.stopped", refused.stopped, time.time())
@@ -201,28 +322,33 @@ class SyncTickConsumer(SyncConsumer):
         raise StopConsumer
 
     def run_stream(self, stream: Stream) -> None:
-        schedule = TickSchedule(time.monotonic(), stream.interval, stream.count)
-        lateness: list[float] = []
+        ticker = Ticker(stream)
         try:
             self.publish("stream.started", stream)
-            for seq in schedule.seqs:
-                time.sleep(schedule.wait_before(seq, time.monotonic()))
-                stop, orphaned = live.flags(stream.room, stream.number)
-                if stop:
-                    stream = stream.ended(State.STOPPED, time.time(), STOPPED_BY_USER)
+            for seq in ticker.seqs:
+                time.sleep(ticker.wait_before(seq))
+                stream = stream.heard(*live.flags(stream.room, stream.number), time.time())
+                if not stream.is_live:
                     break
-                lateness.append(schedule.lateness(seq, time.monotonic()))
-                stream = stream.ticked(seq, lateness[-1], orphaned)
+                stream = ticker.tick(stream, seq)
                 self.publish("stream.tick", stream)
             else:
                 stream = stream.ended(State.DONE, time.time())
+        except Exception as error:
+            stream = _failed(stream, error)
         finally:
             producing.SLOTS.release()
-        self.publish(_end_kind(stream), stream)
-        run = StreamRun.from_stream(stream, lateness)
-        run.save()
-        self.group_send(events.room_event("run.recorded", fragments.history_row(run)))
-        self.close()
+        try:
+            self.publish(events.end_kind(stream), stream)
+        except STORE_DOWN as error:
+            log.warning(
+                "stream %s of room %s: its end not told: %r", stream.number, self.room, error
+            )
+        finally:
+            # However it ended, and even if the room could not be told: a row.
+            run = recording.save(stream, ticker.lateness.ordered)
+            async_to_sync(recording.settle_later)(run)
+            self.close()
 
     def publish(self, kind: str, stream: Stream) -> None:
         """Store the stream's state for late joiners, then tell the room and the client."""
@@ -280,7 +406,8 @@ class AsyncTickConsumer(AsyncConsumer):
                 self.ticking.cancel()
             if self.stream is not None:
                 group = stream_group(self.stream.room, self.stream.number)
-                await self.channel_layer.group_discard(group, self.channel_name)
+                with contextlib.suppress(*STORE_DOWN):
+                    await self.channel_layer.group_discard(group, self.channel_name)
 
     async def websocket_connect(self, message: Message) -> None:
         self.room = _room_from(self.scope)
@@ -301,7 +428,7 @@ class AsyncTickConsumer(AsyncConsumer):
             return
         try:
             self.stream = await producing.aclaim(
-                self.room, self.mode, run, self.scope["thread_model"]
+                self.room, self.mode, run, self.scope["thread_model"], _source(self.scope)
             )
         except Refused as refused:
             if refused.stopped is not None:
@@ -330,33 +457,38 @@ class AsyncTickConsumer(AsyncConsumer):
         raise StopConsumer
 
     async def run_stream(self, stream: Stream) -> None:
-        schedule = TickSchedule(time.monotonic(), stream.interval, stream.count)
-        lateness: list[float] = []
+        ticker = Ticker(stream)
         self.looping = True
         try:
             await self.publish("stream.started", stream)
-            for seq in schedule.seqs:
-                await asyncio.sleep(schedule.wait_before(seq, time.monotonic()))
-                stop, orphaned = await live.aflags(stream.room, stream.number)
-                if stop:
-                    stream = stream.ended(State.STOPPED, time.time(), STOPPED_BY_USER)
+            for seq in ticker.seqs:
+                await asyncio.sleep(ticker.wait_before(seq))
+                stream = stream.heard(*await live.aflags(stream.room, stream.number), time.time())
+                if not stream.is_live:
                     break
-                lateness.append(schedule.lateness(seq, time.monotonic()))
-                stream = stream.ticked(seq, lateness[-1], orphaned)
+                stream = ticker.tick(stream, seq)
                 await self.publish("stream.tick", stream)
             else:
                 stream = stream.ended(State.DONE, time.time())
         except asyncio.CancelledError:
             # Cancelled by stream_stop, or by websocket_disconnect: the client left.
             stream = stream.ended(State.STOPPED, time.time(), self.stop_note)
+        except Exception as error:
+            stream = _failed(stream, error)
         finally:
             self.looping = False
             producing.SLOTS.release()
-        await self.publish(_end_kind(stream), stream)
-        run = StreamRun.from_stream(stream, lateness)
-        await run.asave()
-        await self.group_send(events.room_event("run.recorded", fragments.history_row(run)))
-        await self.close()
+        try:
+            await self.publish(events.end_kind(stream), stream)
+        except STORE_DOWN as error:
+            log.warning(
+                "stream %s of room %s: its end not told: %r", stream.number, self.room, error
+            )
+        finally:
+            # However it ended, and even if the room could not be told: a row.
+            run = await recording.asave(stream, ticker.lateness.ordered)
+            await recording.settle_later(run)
+            await self.close()
 
     async def publish(self, kind: str, stream: Stream) -> None:
         """Store the stream's state for late joiners, then tell the room and the client."""

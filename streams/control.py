@@ -4,12 +4,14 @@
 for the sender alone, or raises ``CommandError`` with a refusal for the sender's panel.
 """
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from streams import events, fragments, live, producing
 from streams.commands import Chat, CommandError, Reset, RoomCommand, SetThreadModel, Start, Stop
+from streams.limits import RateLimit
 from streams.rooms import stream_group
 from streams.stream import State
 
@@ -22,7 +24,8 @@ class Outcome:
     notices: dict[str, dict[str, Any]] = field(default_factory=dict)  # other groups: event
 
 
-async def apply(room: str, command: RoomCommand) -> Outcome:
+async def apply(room: str, command: RoomCommand, chat_allowance: RateLimit) -> Outcome:
+    """``chat_allowance`` is the sending page's own: chat is limited per connection."""
     match command:
         case Start():
             return await _start(room, command)
@@ -31,6 +34,12 @@ async def apply(room: str, command: RoomCommand) -> Outcome:
         case Reset():
             return await _reset(room)
         case Chat():
+            if not chat_allowance.allow(time.monotonic()):
+                wait = math.ceil(chat_allowance.retry_after(time.monotonic()))
+                raise CommandError(
+                    f"At most {chat_allowance.limit} chat messages a minute; wait {wait} s.",
+                    command.panel,
+                )
             line = fragments.chat_line(command.text, time.time())
             return Outcome(events=[events.room_event("chat.message", line)])
         case SetThreadModel():

@@ -7,7 +7,7 @@ Every viewer forwards ``html`` as is, so a tick costs one render however many wa
 from typing import Any
 
 from streams import fragments
-from streams.stream import Stream
+from streams.stream import State, Stream
 
 STREAM_EVENTS = frozenset(
     {
@@ -17,6 +17,7 @@ STREAM_EVENTS = frozenset(
         "stream.tick",
         "stream.finished",
         "stream.stopped",
+        "stream.failed",
     }
 )
 
@@ -37,14 +38,32 @@ def stream_event(kind: str, stream: Stream, now: float) -> dict[str, Any]:
         "stream": stream.number,
         "mode": stream.mode.value,
         "state": stream.state.value,
-        "seq": stream.seq,
+        "seq": stream.seq,  # the last tick sent
+        # That tick's due time and send time, wall clock: a receiver's lateness is its own
+        # clock minus "scheduled".
+        "scheduled": stream.scheduled_at,
+        "sent": stream.sent_at,
         "lateness": stream.recent_lateness[-1] if stream.recent_lateness else None,
         "html": html,
     }
 
 
+END_EVENTS = frozenset({"stream.finished", "stream.stopped", "stream.failed"})
+
+
+def end_kind(stream: Stream) -> str:
+    """The event that announces how ``stream`` ended."""
+    match stream.state:
+        case State.DONE:
+            return "stream.finished"
+        case State.FAILED:
+            return "stream.failed"
+    return "stream.stopped"
+
+
 def room_event(kind: str, html: str) -> dict[str, Any]:
-    """``room.reset``, ``room.thread_model`` or ``chat.message``."""
+    """``room.reset``, ``room.thread_model``, ``room.presence``, ``run.recorded``,
+    ``run.compared`` or ``chat.message``."""
     return {"type": kind, "html": html}
 
 

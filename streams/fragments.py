@@ -11,6 +11,7 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
+from streams.history import Comparison
 from streams.models import StreamRun
 from streams.schedule import rate, sparkline_points
 from streams.stream import Mode, State, Stream, ThreadModel
@@ -41,6 +42,8 @@ def status_text(stream: Stream) -> str:
             return "done"
         case State.STOPPED:
             return f"stopped: {stream.note}" if stream.note else "stopped"
+        case State.FAILED:
+            return f"failed: {stream.note}" if stream.note else "failed"
 
 
 def card_context(stream: Stream, now: float) -> dict[str, Any]:
@@ -110,11 +113,39 @@ def producers(room: str, streams: Sequence[Stream]) -> str:
     return _render("producers", {"room": room, "streams": streams})
 
 
-def gauges(loop_lag: float, thread_wait: float, waiting: bool) -> str:
-    """This process's event-loop lag and shared-thread wait (streams/gauges.py)."""
-    context = {"loop_lag": loop_lag, "thread_wait": thread_wait, "waiting": waiting, "oob": True}
+def lost(number: int, ticks: int) -> str:
+    """The ticks this viewer's connection missed of stream ``number``: its own figure, sent
+    after the card body that every viewer shares."""
+    return _render("stream-lost", {"number": number, "lost": ticks, "oob": True})
+
+
+def gauges(process: str, loop_lag: float, thread_wait: float, waiting: bool) -> str:
+    """A process's event-loop lag and shared-thread wait (streams/gauges.py)."""
+    context = {
+        "process": process,
+        "loop_lag": loop_lag,
+        "thread_wait": thread_wait,
+        "waiting": waiting,
+        "oob": True,
+    }
     return _render("gauges", context)
+
+
+def presence(viewers: int) -> str:
+    return _render("presence", {"viewers": viewers, "oob": True})
 
 
 def history_row(run: StreamRun) -> str:
     return _render("history-prepend", {"run": run})
+
+
+def comparison(rows: Sequence[Comparison]) -> str:
+    return _render("comparison", {"comparison": rows, "oob": True})
+
+
+def layer_down() -> str:
+    return _render("layer-status", {"down": True, "oob": True})
+
+
+def layer_back() -> str:
+    return _render("layer-status", {"down": False, "oob": True})

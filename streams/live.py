@@ -1,4 +1,5 @@
-"""Live room state in Django's cache: stream records, stop flags, the thread model.
+"""Live room state in Django's cache: stream records, stop flags, the thread model, how
+many viewers a room has and what its viewers received of each stream.
 
 The cache is local memory by default and Redis when ``REDIS_URL`` is set, so every server
 process sees the same rooms. Each function has an ``a``-prefixed twin for async callers
@@ -12,8 +13,13 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.core.cache import cache
+from redis.exceptions import RedisError
 
 from streams.stream import Stream, ThreadModel
+
+# What the cache and the Redis layers raise while Redis is gone: callers that can go on
+# without the store catch this, and log a line rather than a traceback.
+STORE_DOWN: tuple[type[Exception], ...] = (RedisError, OSError, TimeoutError)
 
 TTL = 24 * 60 * 60  # a forgotten room leaves nothing behind after a day
 WINDOW = 200  # stream numbers scanned for a room's listing
@@ -23,10 +29,12 @@ def _key(room: str, *parts: object) -> str:
     return ":".join(["room", room, *map(str, parts)])
 
 
-def next_numbers(room: str, how_many: int) -> list[int]:
-    """Reserve ``how_many`` consecutive stream numbers, atomically across processes."""
+def next_numbers(room: str, how_many: int, floor: Callable[[], int] = lambda: 0) -> list[int]:
+    """Reserve ``how_many`` consecutive stream numbers, atomically across processes; a
+    room the cache has forgotten (a restart of the memory cache) counts on from ``floor()``."""
     key = _key(room, "seq")
-    cache.add(key, 0, TTL)
+    if cache.get(key) is None:
+        cache.add(key, floor(), TTL)
     last = cache.incr(key, how_many)
     cache.touch(key, TTL)
     return list(range(last - how_many + 1, last + 1))
@@ -58,6 +66,11 @@ def claim(room: str, number: int) -> bool:
     return cache.add(_key(room, "claim", number), 1, TTL)
 
 
+def claim_expiry(room: str, number: int) -> bool:
+    """True for the one caller that gets to end a stream whose producer is gone."""
+    return cache.add(_key(room, "expired", number), 1, TTL)
+
+
 def request_stop(room: str, number: int) -> None:
     cache.set(_key(room, "stop", number), 1, TTL)
 
@@ -71,6 +84,45 @@ def flags(room: str, number: int) -> tuple[bool, bool]:
     stop, orphan = _key(room, "stop", number), _key(room, "orphan", number)
     found = cache.get_many([stop, orphan])
     return stop in found, orphan in found
+
+
+def _add(key: str, delta: int) -> int:
+    """Add ``delta`` to a counter, atomically across processes; its new value."""
+    cache.add(key, 0, TTL)
+    try:
+        return cache.incr(key, delta)
+    except ValueError:  # expired between the two calls
+        cache.add(key, 0, TTL)
+        return cache.incr(key, delta)
+
+
+def viewer_joined(room: str) -> int:
+    """Count a viewer in; the room's viewers now, over every process sharing the cache."""
+    return _add(_key(room, "viewers"), 1)
+
+
+def viewer_left(room: str) -> int:
+    return max(0, _add(_key(room, "viewers"), -1))
+
+
+def viewers(room: str) -> int:
+    return max(0, cache.get(_key(room, "viewers"), 0))
+
+
+def report_delivery(room: str, number: int, received: int, lost: int) -> None:
+    """One viewer's account of a stream that ended: ticks it got and gaps it saw. The
+    count of viewers goes last, so a reader that sees it sees their figures too."""
+    for name, value in (("received", received), ("lost", lost), ("viewers", 1)):
+        _add(_key(room, "delivery", number, name), value)
+
+
+def delivery(room: str, number: int) -> tuple[int, int, int]:
+    """(ticks received, ticks lost, viewers reporting) for stream ``number``, summed."""
+    names = ("received", "lost", "viewers")
+    keys = [_key(room, "delivery", number, name) for name in names]
+    found = cache.get_many(keys)
+    received, lost, reporting = (int(found.get(key, 0)) for key in keys)
+    return received, lost, reporting
 
 
 def thread_model(room: str) -> ThreadModel:
@@ -96,4 +148,9 @@ arequest_stop = off_thread(request_stop)
 aflag_orphaned = off_thread(flag_orphaned)
 aflags = off_thread(flags)
 athread_model = off_thread(thread_model)
+aviewer_joined = off_thread(viewer_joined)
+aviewer_left = off_thread(viewer_left)
+aviewers = off_thread(viewers)
+areport_delivery = off_thread(report_delivery)
+adelivery = off_thread(delivery)
 aset_thread_model = off_thread(set_thread_model)

@@ -1,4 +1,8 @@
-"""Finished runs, kept in the database for the history table."""
+"""Finished runs, kept in the database for the history table.
+
+A row is written as its stream ends, whichever way it ends. Its delivery figures follow a
+moment later (streams/recording.py), once the room's viewers have reported what reached them.
+"""
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -6,7 +10,7 @@ from datetime import UTC, datetime
 from django.db import models
 
 from streams.schedule import summarize
-from streams.stream import Stream
+from streams.stream import Outcome, Stream
 
 
 def _when(timestamp: float | None) -> datetime | None:
@@ -20,9 +24,21 @@ class StreamRun(models.Model):
     thread_model = models.CharField(max_length=16)
     count = models.PositiveIntegerField(help_text="Ticks asked for.")
     interval = models.FloatField(help_text="Seconds between ticks.")
-    ticks = models.PositiveIntegerField(help_text="Ticks sent.")
-    outcome = models.CharField(max_length=8)
+    ticks_sent = models.PositiveIntegerField(help_text="Ticks the producer sent.")
+    ticks_delivered = models.PositiveIntegerField(
+        null=True, help_text="Ticks handed to viewers' sockets, summed over the viewers."
+    )
+    ticks_lost = models.PositiveIntegerField(
+        null=True, help_text="Sequence gaps the viewers saw, summed over the viewers."
+    )
+    viewers = models.PositiveIntegerField(
+        null=True, help_text="Viewers watching when it ended, who reported delivery."
+    )
+    outcome = models.CharField(max_length=8, choices=[(o.value, o.value) for o in Outcome])
     note = models.CharField(max_length=200, blank=True)
+    source = models.CharField(
+        max_length=120, blank=True, help_text="Where it was started, when not from a page."
+    )
     requested_at = models.DateTimeField()
     started_at = models.DateTimeField(null=True)
     ended_at = models.DateTimeField(null=True)
@@ -42,6 +58,8 @@ class StreamRun(models.Model):
     @classmethod
     def from_stream(cls, stream: Stream, lateness: Sequence[float]) -> "StreamRun":
         """An unsaved run for a stream that has ended, with ``lateness`` of every tick."""
+        if stream.outcome is None:
+            raise ValueError(f"stream {stream.number} has not ended")
         summary = summarize(lateness)
         return cls(
             room=stream.room,
@@ -50,9 +68,10 @@ class StreamRun(models.Model):
             thread_model=(stream.thread_model.value if stream.thread_model else ""),
             count=stream.count,
             interval=stream.interval,
-            ticks=stream.seq,
-            outcome=stream.state.value,
+            ticks_sent=stream.seq,
+            outcome=stream.outcome.value,
             note=stream.note[:200],
+            source=stream.source[:120],
             requested_at=datetime.fromtimestamp(stream.created_at, tz=UTC),
             started_at=_when(stream.started_at),
             ended_at=_when(stream.ended_at),

@@ -9,9 +9,12 @@ import threading
 import time
 
 from django.conf import settings
+from django.db.models import Max
 
 from streams import live
 from streams.commands import CommandError, Run
+from streams.models import StreamRun
+from streams.recording import closing_connections
 from streams.stream import Mode, State, Stream, ThreadModel
 
 
@@ -40,8 +43,11 @@ class ProcessSlots:
 SLOTS = ProcessSlots()
 
 
-def register(room: str, mode: Mode, count: int, interval: float, how_many: int) -> list[Stream]:
-    """New ``waiting`` streams, if the room has room for them."""
+def register(
+    room: str, mode: Mode, count: int, interval: float, how_many: int, source: str = ""
+) -> list[Stream]:
+    """New ``waiting`` streams, if the room has room for them; ``source`` says where they
+    were started from, when not from a dashboard page."""
     limit = settings.DASHBOARD_MAX_STREAMS_PER_ROOM
     live_now = sum(1 for s in live.streams(room) if s.is_live)
     if live_now + how_many > limit:
@@ -51,13 +57,31 @@ def register(room: str, mode: Mode, count: int, interval: float, how_many: int) 
             mode.value,
         )
     now = time.time()
+    # Asked only when the cache has forgotten the room; this thread may be a pooled one.
+    last_recorded = closing_connections(_last_recorded)
+    numbers = live.next_numbers(room, how_many, floor=lambda: last_recorded(room))
     created = [
-        Stream(room=room, number=n, mode=mode, count=count, interval=interval, created_at=now)
-        for n in live.next_numbers(room, how_many)
+        Stream(
+            room=room,
+            number=n,
+            mode=mode,
+            count=count,
+            interval=interval,
+            created_at=now,
+            source=source,
+        )
+        for n in numbers
     ]
     for stream in created:
         live.save(stream)
     return created
+
+
+def _last_recorded(room: str) -> int:
+    """The highest stream number in the room's history: numbers go on from there, so a
+    restarted server does not give a new stream the number of a recorded one."""
+    found = StreamRun.objects.filter(room=room).aggregate(last=Max("number"))["last"]
+    return found or 0
 
 
 class Refused(CommandError):
@@ -68,15 +92,15 @@ class Refused(CommandError):
         self.stopped = stopped
 
 
-def claim(room: str, mode: Mode, run: Run, thread_model: ThreadModel) -> Stream:
+def claim(room: str, mode: Mode, run: Run, thread_model: ThreadModel, source: str = "") -> Stream:
     """The stream this producer runs, now ``running`` and holding a process slot.
 
     A frame naming a stream claims one the page registered; a frame with ``count`` and
-    ``interval`` registers its own, as a terminal client does.
+    ``interval`` registers its own, from ``source``, as a terminal client does.
     """
     if run.number is None:
         try:
-            [stream] = register(room, mode, run.count, run.interval, 1)
+            [stream] = register(room, mode, run.count, run.interval, 1, source)
         except CommandError as full:
             raise Refused(full.message) from None
     else:
@@ -130,7 +154,26 @@ def abandon(room: str, number: int, note: str) -> Stream | None:
     return stream
 
 
+def expire_stale(room: str, now: float) -> list[Stream]:
+    """End, as *failed*, the room's running streams whose producer fell silent (its server
+    process is gone); each is ended by one caller only. The stop flag is set too, so a
+    producer that was only stuck stops at its next tick."""
+    expired = []
+    for stream in live.streams(room):
+        if not stream.is_stale(now) or not live.claim_expiry(room, stream.number):
+            continue
+        assert stream.last_heard is not None
+        silent = now - stream.last_heard
+        note = f"its server process stopped: no word from it for {silent:.0f} s"
+        stream = stream.ended(State.FAILED, stream.last_heard, note)
+        live.request_stop(room, stream.number)
+        live.save(stream)
+        expired.append(stream)
+    return expired
+
+
 aclaim = live.off_thread(claim)
+aexpire_stale = live.off_thread(expire_stale)
 anote_attempt = live.off_thread(note_attempt)
 aabandon = live.off_thread(abandon)
 aregister = live.off_thread(register)

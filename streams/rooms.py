@@ -9,7 +9,8 @@ import re
 
 DEFAULT_ROOM = "lobby"
 MAX_ROOM_LENGTH = 64
-_ROOM = re.compile(rf"[A-Za-z0-9_.-]{{1,{MAX_ROOM_LENGTH}}}\Z")
+# A letter or digit first: no "..", which a browser resolves away from the room's URL.
+_ROOM = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_ROOM_LENGTH - 1}}}\Z")
 
 
 class InvalidRoom(ValueError):
@@ -19,7 +20,8 @@ class InvalidRoom(ValueError):
 def validate_room(room: str) -> str:
     if not _ROOM.match(room):
         raise InvalidRoom(
-            f"Room names are 1-{MAX_ROOM_LENGTH} ASCII letters, digits, '-', '_' or '.'."
+            f"Room names are 1-{MAX_ROOM_LENGTH} ASCII letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit."
         )
     return room
 

@@ -4,9 +4,10 @@ Nothing here sleeps, reads a clock or imports Django: callers pass ``now`` in, s
 and the async consumer share one schedule and it is tested without sleeping.
 """
 
-import statistics
+import bisect
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class TickSchedule:
     start: float
     interval: float
     count: int
+    wall_start: float = 0.0  # ``start`` on the wall clock, to stamp ticks for other hosts
 
     @property
     def seqs(self) -> range:
@@ -36,6 +38,10 @@ class TickSchedule:
         """How late tick ``seq`` is when sent at ``now``; early counts as on time."""
         return max(0.0, now - self.due(seq))
 
+    def scheduled_at(self, seq: int) -> float:
+        """When tick ``seq`` is due, on the wall clock: what a receiver measures against."""
+        return self.wall_start + seq * self.interval
+
 
 @dataclass(frozen=True)
 class LatenessSummary:
@@ -44,15 +50,65 @@ class LatenessSummary:
     max: float
 
 
+def percentile(ordered: Sequence[float], fraction: float) -> float:
+    """The ``fraction`` percentile (0..1) of ``ordered`` (sorted, not empty), interpolated
+    between the closest ranks: what ``statistics.quantiles(method="inclusive")`` cuts."""
+    position = fraction * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
 def summarize(lateness: Sequence[float]) -> LatenessSummary | None:
     """p50, p95 and max of a run's lateness, in seconds; ``None`` for a run with no ticks."""
     if not lateness:
         return None
-    if len(lateness) == 1:
-        only = lateness[0]
-        return LatenessSummary(p50=only, p95=only, max=only)
-    cuts = statistics.quantiles(lateness, n=100, method="inclusive")
-    return LatenessSummary(p50=cuts[49], p95=cuts[94], max=max(lateness))
+    ordered = sorted(lateness)
+    return LatenessSummary(
+        p50=percentile(ordered, 0.50), p95=percentile(ordered, 0.95), max=ordered[-1]
+    )
+
+
+@dataclass
+class LatenessLog:
+    """Every tick's lateness in a run, kept sorted so the live p95 costs no sort per tick."""
+
+    ordered: list[float] = field(default_factory=list)
+
+    def add(self, lateness: float) -> None:
+        bisect.insort(self.ordered, lateness)
+
+    def summary(self) -> LatenessSummary | None:
+        return summarize(self.ordered)
+
+
+@dataclass
+class Delivery:
+    """What one receiver got of one stream, from the sequence numbers it saw.
+
+    ``baseline`` is the last tick it knew of before listening (a late joiner's snapshot):
+    ticks before it are not lost, only unseen. A tick at or below the last one seen is
+    stale (queued before a snapshot) and is not counted again.
+    """
+
+    last: int = 0
+    received: int = 0
+    lost: int = 0
+
+    def tick(self, seq: int) -> bool:
+        """Note tick ``seq``; False when it is stale and should not be shown."""
+        if seq <= self.last:
+            return False
+        self.lost += seq - self.last - 1
+        self.last = seq
+        self.received += 1
+        return True
+
+    def ended(self, final_seq: int) -> None:
+        """The stream ended after tick ``final_seq``: ticks after the last seen are lost."""
+        if final_seq > self.last:
+            self.lost += final_seq - self.last
+            self.last = final_seq
 
 
 def rate(ticks: int, elapsed: float) -> float:

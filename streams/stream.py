@@ -1,12 +1,14 @@
 """One stream's live record and its state changes: plain values, no I/O.
 
 A record is created ``waiting`` when a viewer asks for it, becomes ``running`` when a
-producer connection claims it, and ends ``done`` or ``stopped``. ``orphaned`` is a sync
-stream still looping after its client left; anyone can stop it.
+producer connection claims it, and ends ``done``, ``stopped`` or ``failed``. ``orphaned``
+is a sync stream still looping after its client left; anyone can stop it.
 """
 
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+
+from streams.schedule import LatenessSummary
 
 
 class Mode(StrEnum):
@@ -35,6 +37,16 @@ class State(StrEnum):
     ORPHANED = "orphaned"
     DONE = "done"
     STOPPED = "stopped"
+    FAILED = "failed"
+
+
+class Outcome(StrEnum):
+    """How a run ended, as its history row says."""
+
+    FINISHED = "finished"  # every tick sent
+    STOPPED = "stopped"  # from the dashboard, or its client left (async: at once)
+    ORPHANED = "orphaned"  # its client left and the sync loop went on alone
+    FAILED = "failed"  # the loop raised: the note says what
 
 
 # Why a stream ended stopped, as its card and the history say.
@@ -43,6 +55,7 @@ CLIENT_LEFT = "its client left"
 
 LIVE_STATES = frozenset({State.WAITING, State.RUNNING, State.ORPHANED})
 RECENT_TICKS = 60  # lateness values kept for the sparkline
+STALE_AFTER = 10.0  # seconds of silence, at least, before a running stream counts as lost
 
 
 @dataclass(frozen=True)
@@ -60,8 +73,13 @@ class Stream:
     started_at: float | None = None
     ended_at: float | None = None
     recent_lateness: tuple[float, ...] = field(default=())
+    p95_lateness: float = 0.0
     max_lateness: float = 0.0
+    scheduled_at: float | None = None  # the last tick's due time, wall clock
+    sent_at: float | None = None  # when the last tick was sent, wall clock
+    orphaned: bool = False  # its client left while it ran
     note: str = ""
+    source: str = ""  # where it was started from, when not from a dashboard page
 
     @property
     def is_live(self) -> bool:
@@ -76,6 +94,18 @@ class Stream:
         """Seconds from the request to the producer starting it."""
         return None if self.started_at is None else self.started_at - self.created_at
 
+    @property
+    def last_heard(self) -> float | None:
+        """When its producer last said something: its last tick, or its start."""
+        return self.sent_at or self.started_at
+
+    def is_stale(self, now: float) -> bool:
+        """Running, but its producer has been silent for three intervals (at least 10 s):
+        its server process is gone (a restart, a crash), so no tick will come."""
+        if self.state not in {State.RUNNING, State.ORPHANED} or self.last_heard is None:
+            return False
+        return now - self.last_heard > max(3 * self.interval, STALE_AFTER)
+
     def elapsed(self, now: float) -> float:
         if self.started_at is None:
             return 0.0
@@ -87,15 +117,50 @@ class Stream:
     def started(self, now: float, thread_model: ThreadModel) -> "Stream":
         return replace(self, state=State.RUNNING, started_at=now, thread_model=thread_model)
 
-    def ticked(self, seq: int, lateness: float, orphaned: bool) -> "Stream":
-        recent = (*self.recent_lateness, lateness)[-RECENT_TICKS:]
+    @property
+    def outcome(self) -> Outcome | None:
+        """How it ended; ``None`` while it is live."""
+        match self.state:
+            case State.FAILED:
+                return Outcome.FAILED
+            case _ if self.orphaned and not self.is_live:
+                return Outcome.ORPHANED
+            case State.DONE:
+                return Outcome.FINISHED
+            case State.STOPPED:
+                return Outcome.STOPPED
+        return None
+
+    def ticked(
+        self,
+        seq: int,
+        lateness: float,
+        summary: LatenessSummary,
+        scheduled_at: float,
+        sent_at: float,
+    ) -> "Stream":
+        """Tick ``seq`` went out at ``sent_at``, ``lateness`` after ``scheduled_at``;
+        ``summary`` covers every tick so far."""
         return replace(
             self,
             seq=seq,
-            state=State.ORPHANED if orphaned else self.state,
-            recent_lateness=recent,
-            max_lateness=max(self.max_lateness, lateness),
+            recent_lateness=(*self.recent_lateness, lateness)[-RECENT_TICKS:],
+            p95_lateness=summary.p95,
+            max_lateness=summary.max,
+            scheduled_at=scheduled_at,
+            sent_at=sent_at,
         )
+
+    def heard(self, stop: bool, orphaned: bool, now: float) -> "Stream":
+        """What the flags a running loop reads before each tick make of it: *orphaned* once
+        its client is known gone, *stopped* when anyone asked."""
+        stream = self.orphan() if orphaned and not self.orphaned else self
+        return stream.ended(State.STOPPED, now, STOPPED_BY_USER) if stop else stream
+
+    def orphan(self) -> "Stream":
+        """Its client is gone; the loop goes on, shown as orphaned."""
+        state = State.ORPHANED if self.is_live else self.state
+        return replace(self, state=state, orphaned=True)
 
     def ended(self, state: State, now: float, note: str = "") -> "Stream":
         return replace(self, state=state, ended_at=now, note=note or self.note)

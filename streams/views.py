@@ -4,8 +4,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from streams import fragments, live
+from streams import fragments, live, recording
 from streams.commands import COUNT_RANGE, INTERVAL_RANGE, STREAMS_RANGE
+from streams.gauges import PROCESS
 from streams.models import StreamRun
 from streams.rooms import DEFAULT_ROOM, InvalidRoom, validate_room
 
@@ -23,6 +24,9 @@ def dashboard(request: HttpRequest, room: str = DEFAULT_ROOM) -> HttpResponse:
         **fragments.thread_model_context(room, live.thread_model(room)),
         "columns": fragments.column_contexts(live.streams(room), time.time()),
         "runs": StreamRun.objects.filter(room=room)[:HISTORY_ROWS],
+        "comparison": recording.comparison(room),
+        "viewers": live.viewers(room),
+        "process": PROCESS,
         "count_range": COUNT_RANGE,
         "interval_range": INTERVAL_RANGE,
         "streams_range": STREAMS_RANGE,

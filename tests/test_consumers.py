@@ -2,15 +2,27 @@
 
 import asyncio
 import html
+import itertools
 import json
+import time
 
 import pytest
+from channels.layers import get_channel_layer
+from django.core.cache import cache
 
+from streams import events, live
 from streams.consumers import CLOSE_BAD_ROOM, CLOSE_REFUSED
+from streams.gauges import SAMPLER
 from streams.models import StreamRun
+from streams.rooms import room_group
+from streams.stream import State, ThreadModel
+from streams.ticking import Ticker
+from tests.factories import ticked
 from tests.wsclient import (
     cards,
+    close_what_is_left,
     communicator,
+    eventually,
     open_producer,
     open_viewer,
     receive_only_gauges,
@@ -22,6 +34,12 @@ from tests.wsclient import (
 )
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("layer")]
+
+
+@pytest.fixture(autouse=True)
+async def connections_closed():
+    yield
+    await close_what_is_left()
 
 
 def ended(number: int, state: str = "done"):
@@ -48,16 +66,90 @@ async def test_stream_start_tick_finish(room, mode):
     seen = [c for c in cards(frames) if c[0] == number]
     assert [seq for _, _, seq in seen] == sorted(seq for _, _, seq in seen)
     assert seen[-1] == (number, "done", 3)
+    ticks = [r for r in replies if r["type"] == "stream.tick"]
+    assert all(r["sent"] >= r["scheduled"] - 0.001 for r in ticks)
+    due = [r["scheduled"] for r in ticks]
+    assert [round(b - a, 6) for a, b in itertools.pairwise(due)] == [0.05, 0.05]
     run = await StreamRun.objects.aget(room=room, number=number)
-    assert (run.mode, run.thread_model, run.ticks, run.outcome) == (mode, "shared", 3, "done")
+    assert (run.mode, run.thread_model, run.outcome) == (mode, "shared", "finished")
+    assert (run.ticks_sent, run.ticks_delivered, run.ticks_lost, run.viewers) == (3, 3, 0, 1)
     assert run.lateness_max is not None and run.waited is not None
     await viewer.disconnect()
     await producer.disconnect()
 
 
-async def test_stream_stop_from_dashboard(room):
+async def test_delivery_is_summed_over_the_viewers_watching(room):
+    viewers = [(await open_viewer(room))[0] for _ in range(3)]
+    [number] = await start(viewers[0], "async", count=4, interval=0.02)
+    await run_to_end(await open_producer(room, "async", number))
+    for viewer in viewers:
+        frames = await receive_until(viewer, lambda fs: "history-rows" in "".join(fs))
+        assert "12 <small>to 3</small>" in frames[-1]
+    run = await StreamRun.objects.aget(room=room, number=number)
+    assert (run.ticks_sent, run.ticks_delivered, run.ticks_lost, run.viewers) == (4, 12, 0, 3)
+    for viewer in viewers:
+        await viewer.disconnect()
+
+
+async def test_a_gap_in_the_ticks_shows_as_lost_on_that_page_and_in_the_run(room):
+    """Ticks 2 and 3 never reach the room: the page says 2 lost, and so does the run."""
     viewer, _ = await open_viewer(room)
-    number, producer = await running_stream(viewer, room, "async", count=200, interval=0.02)
+    [number] = await start(viewer, "async", count=4, interval=0.02)
+    stream = await live.aload(room, number)
+    assert stream is not None
+    stream = stream.started(time.time(), ThreadModel.SHARED)
+    layer = get_channel_layer()
+    for seq in (1, 4):
+        stream = ticked(stream, seq, 0.001)
+        await layer.group_send(room_group(room), events.stream_event("stream.tick", stream, 0))
+    frames = await receive_until(viewer, lambda fs: bool(fs) and "lost lossy" in fs[-1])
+    assert 'class="lost lossy" hx-swap-oob="true">2</dd>' in frames[-1]
+    ended_stream = stream.ended(State.DONE, time.time())
+    await layer.group_send(
+        room_group(room), events.stream_event("stream.finished", ended_stream, 0)
+    )
+    await receive_until(viewer, ended(number))
+    # The viewer reports right after forwarding the end; its count of viewers goes last.
+    reported = await eventually(lambda: live.adelivery(room, number), lambda r: r[2] == 1)
+    assert reported == (2, 2, 1)
+    await viewer.disconnect()
+
+
+async def test_a_tick_older_than_the_snapshot_is_not_shown(room):
+    """A tick queued before a late joiner's snapshot would set its counter back."""
+    first, _ = await open_viewer(room)
+    [number] = await start(first, "async", count=10, interval=1)
+    stream = (await live.aload(room, number)).started(time.time(), ThreadModel.SHARED)
+    for seq in (1, 2, 3):
+        stream = ticked(stream, seq, 0.0)
+    await live.asave(stream)
+    late, snapshot = await open_viewer(room)
+    assert cards([snapshot]) == [(number, "running", 3)]
+
+    layer = get_channel_layer()
+    for seq in (3, 4):  # 3 again, as if queued before the snapshot; then the next
+        event = events.stream_event("stream.tick", ticked(stream, seq, 0.0), 0)
+        await layer.group_send(room_group(room), event)
+    frames = await receive_until(late, lambda fs: bool(cards(fs)))
+    assert cards(frames) == [(number, "running", 4)]
+    for comm in (first, late):
+        await comm.disconnect()
+
+
+async def test_presence_counts_the_rooms_viewers_live(room):
+    one, _ = await open_viewer(room)
+    two, snapshot = await open_viewer(room)
+    assert "<b>2</b> viewers in this room" in snapshot
+    await receive_until(one, lambda fs: "<b>2</b> viewers" in "".join(fs))
+    await two.disconnect()
+    await receive_until(one, lambda fs: "<b>1</b> viewer in this room" in "".join(fs))
+    await one.disconnect()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_stream_stop_from_dashboard(room, mode):
+    viewer, _ = await open_viewer(room)
+    number, producer = await running_stream(viewer, room, mode, count=200, interval=0.02)
 
     await viewer.send_json_to({"action": "stop", "stream": number})
     frames = await receive_until(viewer, ended(number, "stopped"))
@@ -66,6 +158,9 @@ async def test_stream_stop_from_dashboard(room):
     assert replies[-1]["type"] == "stream.stopped"
     assert 2 <= replies[-1]["seq"] < 200
     assert "stopped from the dashboard" in frames[-1]
+    await receive_until(viewer, lambda fs: "history-rows" in "".join(fs))
+    run = await StreamRun.objects.aget(room=room, number=number)
+    assert (run.outcome, run.ticks_sent) == ("stopped", replies[-1]["seq"])
     await viewer.disconnect()
     await producer.disconnect()
 
@@ -210,10 +305,10 @@ async def test_thread_model_switch_reaches_everyone(room):
     for viewer in (one, two):
         frames = await receive_until(viewer, lambda fs: 'id="thread-model"' in "".join(fs))
         assert 'value="per_connection" checked' in "".join(frames)
-    _, snapshot = await open_viewer(room)
+    three, snapshot = await open_viewer(room)
     assert 'value="per_connection" checked' in snapshot
-    await one.disconnect()
-    await two.disconnect()
+    for viewer in (one, two, three):
+        await viewer.disconnect()
 
 
 async def test_reset_clears_finished_streams_only(room):
@@ -227,9 +322,10 @@ async def test_reset_clears_finished_streams_only(room):
 
     remaining = {n for n, _, _ in cards([frames[-1]])}
     assert remaining == {waiting}
-    _, snapshot = await open_viewer(room)
+    other, snapshot = await open_viewer(room)
     assert {n for n, _, _ in cards([snapshot])} == {waiting}
     await viewer.disconnect()
+    await other.disconnect()
 
 
 async def test_room_limit_is_a_clear_refusal(room, settings):
@@ -261,6 +357,9 @@ async def test_async_stream_stops_at_once_when_its_client_leaves(room):
     await producer.disconnect()
     frames = await receive_until(viewer, ended(number, "stopped"), timeout=2)
     assert "its client left" in frames[-1]
+    await receive_until(viewer, lambda fs: "history-rows" in "".join(fs))
+    run = await StreamRun.objects.aget(room=room, number=number)
+    assert (run.outcome, run.note) == ("stopped", "its client left")
     await viewer.disconnect()
 
 
@@ -277,7 +376,35 @@ async def test_sync_stream_whose_client_left_is_orphaned_and_stoppable(room):
     frames = await receive_until(viewer, ended(number, "stopped"))
     assert [c for c in cards(frames) if c[0] == number][-1][2] < 300
     await receive_until(viewer, lambda fs: "history-rows" in "".join(fs))
+    run = await StreamRun.objects.aget(room=room, number=number)
+    assert run.outcome == "orphaned" and run.note == "stopped from the dashboard"
     await leaving
+    await viewer.disconnect()
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_loop_that_raises_ends_failed_visibly_and_is_recorded(room, mode, monkeypatch):
+    real_tick = Ticker.tick
+
+    def tick_then_fail(self, stream, seq):
+        if seq == 2:
+            raise RuntimeError("the second tick broke")
+        return real_tick(self, stream, seq)
+
+    monkeypatch.setattr(Ticker, "tick", tick_then_fail)
+    viewer, _ = await open_viewer(room)
+    [number] = await start(viewer, mode, count=5, interval=0.02)
+    replies = await run_to_end(await open_producer(room, mode, number))
+
+    assert replies[-1]["type"] == "stream.failed" and replies[-1]["seq"] == 1
+    frames = await receive_until(viewer, lambda fs: "history-rows" in "".join(fs))
+    assert any("failed: RuntimeError: the second tick broke" in f for f in frames)
+    run = await StreamRun.objects.aget(room=room, number=number)
+    assert (run.outcome, run.ticks_sent, run.note) == (
+        "failed",
+        1,
+        "RuntimeError: the second tick broke",
+    )
     await viewer.disconnect()
 
 
@@ -288,15 +415,15 @@ async def test_producer_bad_frames_keep_the_connection(room):
         ("nope", "Malformed JSON"),
         ('{"action": "fly"}', "Unknown action"),
         ('{"action": "run", "count": 0, "interval": 1}', "Ticks must be between"),
-        ('{"action": "run", "stream": 12345}', "No stream 12345"),
     ]:
         await producer.send_to(text_data=frame)
         reply = await producer.receive_json_from(timeout=5)
         assert reply["type"] == "error" and message in reply["message"]
-        if "No stream" in message:
-            assert (await producer.receive_output(timeout=5))["code"] == CLOSE_REFUSED
-            return
-    raise AssertionError("unreachable")
+    # Still open after those; a run of a stream that does not exist is refused and closed.
+    await producer.send_to(text_data='{"action": "run", "stream": 12345}')
+    reply = await producer.receive_json_from(timeout=5)
+    assert reply["type"] == "error" and "No stream 12345" in reply["message"]
+    assert (await producer.receive_output(timeout=5))["code"] == CLOSE_REFUSED
 
 
 async def test_terminal_client_runs_its_own_stream(room):
@@ -430,3 +557,83 @@ async def test_async_stream_stops_between_ticks(room):
     replies = await run_to_end(producer)
     assert replies[-1]["type"] == "stream.stopped" and replies[-1]["seq"] == 0
     await viewer.disconnect()
+
+
+async def test_chat_is_limited_per_connection_with_the_wait_shown(room, settings):
+    settings.DASHBOARD_CHAT_PER_MINUTE = 3
+    chatty, _ = await open_viewer(room)
+    other, _ = await open_viewer(room)
+    for n in range(3):
+        await chatty.send_json_to({"action": "chat", "text": f"line {n}"})
+        await receive_until(chatty, lambda fs, n=n: f"line {n}" in "".join(fs))
+    await chatty.send_json_to({"action": "chat", "text": "one too many"})
+    reply = await receive_reply(chatty)
+    assert 'id="errors-chat"' in reply and "At most 3 chat messages a minute; wait" in reply
+    # Another page has its own allowance, and the limited one still does everything else.
+    await other.send_json_to({"action": "chat", "text": "from the other page"})
+    await receive_until(chatty, lambda fs: "from the other page" in "".join(fs))
+    await start(chatty, "async", count=1, interval=0.01)  # unpacks one number, or fails
+    for comm in (chatty, other):
+        await comm.disconnect()
+
+
+async def until_viewers_in_process(count: int) -> None:
+    """Viewers of earlier tests leave just after their disconnect: wait for them."""
+
+    async def viewers() -> int:
+        return SAMPLER.viewers
+
+    await eventually(viewers, lambda n: n == count)
+
+
+async def test_viewers_over_the_process_limit_are_told_and_closed(room, settings):
+    settings.DASHBOARD_MAX_VIEWERS_PER_PROCESS = 2
+    await until_viewers_in_process(0)
+    first, _ = await open_viewer(room)
+    second, _ = await open_viewer(room)
+    third = communicator(f"/ws/rooms/{room}/")
+    assert (await third.connect())[0]
+    refusal = await third.receive_from(timeout=5)
+    assert "limit of 2 viewers" in refusal and 'id="errors-room"' in refusal
+    assert (await third.receive_output(timeout=5)) == {"type": "websocket.close", "code": 4429}
+    await second.disconnect()
+    await until_viewers_in_process(1)
+    fourth, snapshot = await open_viewer(room)  # a place is free again
+    assert 'id="sync-streams"' in snapshot
+    for comm in (first, fourth):
+        await comm.disconnect()
+
+
+async def test_stream_numbers_go_on_from_the_history_when_the_cache_forgot_the_room(room):
+    """A restarted server with the memory cache: the next stream is not a second #1."""
+    viewer, _ = await open_viewer(room)
+    [first] = await start(viewer, "async", count=1, interval=0.01)
+    await run_to_end(await open_producer(room, "async", first))
+    await receive_until(viewer, lambda fs: "history-rows" in "".join(fs))
+    await live.aforget(await live.astreams(room))
+    await asyncio.to_thread(cache.delete, f"room:{room}:seq")  # what a restart loses
+    [second] = await start(viewer, "async", count=1, interval=0.01)
+    assert second == first + 1
+    await viewer.disconnect()
+
+
+async def test_a_running_stream_whose_process_died_ends_failed_when_a_viewer_comes(room):
+    """A restart leaves a record saying "running" that nobody will tick again."""
+    first, _ = await open_viewer(room)
+    [number] = await start(first, "sync", count=50, interval=1)
+    stream = (await live.aload(room, number)).started(time.time() - 60, ThreadModel.SHARED)
+    stream = ticked(stream, 3, 0.002)  # its last tick, 57 s ago; then the process died
+    await live.asave(stream)
+
+    late, snapshot = await open_viewer(room)
+    assert cards([snapshot]) == [(number, "failed", 3)]
+    assert "its server process stopped: no word from it for 57 s" in snapshot
+    frames = await receive_until(first, lambda fs: "history-rows" in "".join(fs))
+    assert (number, "failed", 3) in cards(frames)
+    run = await StreamRun.objects.aget(room=room, number=number)
+    assert (run.outcome, run.ticks_sent, run.lateness_max) == ("failed", 3, 0.002)
+    again, snapshot = await open_viewer(room)  # expired once, recorded once
+    assert cards([snapshot]) == [(number, "failed", 3)]
+    assert await StreamRun.objects.filter(room=room).acount() == 1
+    for comm in (first, late, again):
+        await comm.disconnect()

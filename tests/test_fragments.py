@@ -1,13 +1,16 @@
 """The fragments' ids are the contract with the page and the htmx ws extension."""
 
+import re
 import time
 from html.parser import HTMLParser
 
 import pytest
 
 from streams import fragments
+from streams.history import compare
 from streams.models import StreamRun
 from streams.stream import Mode, State, Stream, ThreadModel
+from tests.factories import ticked
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +49,7 @@ def running(number=3, mode=Mode.SYNC) -> Stream:
     stream = Stream(
         room="lobby", number=number, mode=mode, count=10, interval=0.5, created_at=time.time()
     ).started(time.time(), ThreadModel.SHARED)
-    return stream.ticked(1, 0.01, orphaned=False)
+    return ticked(stream, 1, 0.01)
 
 
 def every_fragment() -> dict[str, str]:
@@ -64,7 +67,10 @@ def every_fragment() -> dict[str, str]:
         "thread_model": fragments.thread_model("lobby", ThreadModel.SHARED),
         "producers": fragments.producers("lobby", [stream]),
         "history_row": fragments.history_row(run),
-        "gauges": fragments.gauges(0.001, 2.5, waiting=True),
+        "gauges": fragments.gauges("host:1", 0.001, 2.5, waiting=True),
+        "presence": fragments.presence(3),
+        "lost": fragments.lost(3, 2),
+        "comparison": fragments.comparison(compare([run])),
     }
 
 
@@ -80,7 +86,7 @@ def test_fragments_are_top_level_elements_with_id_and_oob():
 def test_fragments_target_ids_that_the_page_has(client):
     page = TopLevel(client.get("/lobby/").content.decode()).ids
     # Appended by new_stream before anything replaces them.
-    cards = {"stream-3", "stream-4", "stream-3-body", "stream-4-body"}
+    cards = {"stream-3", "stream-4", "stream-3-body", "stream-4-body", "stream-3-lost"}
     for name, text in every_fragment().items():
         for _, attributes in TopLevel(text).top:
             assert attributes["id"] in page | cards, (name, attributes["id"])
@@ -108,6 +114,21 @@ def test_chat_text_is_escaped_and_inside_hx_disable(client):
 
 def test_error_text_is_escaped():
     assert "<img" not in fragments.error("room", "<img src=x onerror=alert(1)>")
+
+
+def test_a_tick_body_carries_its_schedule_and_this_pages_lost_count():
+    body = fragments.stream_body(running(), time.time())
+    assert re.search(r'data-seq="1" data-scheduled="\d+\.\d{6}" data-sent="\d+\.\d{6}"', body)
+    assert 'data-late="0.010000"' in body and "p95 10 ms" in body
+    assert '<dd id="stream-3-lost" class="lost">0</dd>' in body
+    assert fragments.lost(3, 2) == (
+        '<dd id="stream-3-lost" class="lost lossy" hx-swap-oob="true">2</dd>'
+    )
+
+
+def test_presence_says_viewers():
+    assert "<b>1</b> viewer in this room" in fragments.presence(1)
+    assert "<b>4</b> viewers in this room" in fragments.presence(4)
 
 
 def test_status_text_tells_why_a_stream_waits():

@@ -4,14 +4,22 @@ Orderings and generous bounds, never tight timings: the machine is shared.
 """
 
 import asyncio
+import html
 import re
+import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
-from streams.client import Viewer, overlap, run_producer, run_streams, running
-from tests.server import daphne
+from streams.client import Viewer, overlap, run_producer, run_streams, running, ws_base
+from streams.schedule import percentile
+from tests.server import ROOT, daphne
 
 pytestmark = pytest.mark.live
 
@@ -27,7 +35,7 @@ async def test_default_model_runs_sync_streams_one_after_another(server, room):
     runs = await run_streams(server, room, "sync", count=5, interval=0.2, streams=3)
 
     runs.sort(key=lambda r: r.started_at)
-    assert all(r.outcome == "done" and len(r.ticks) == 5 for r in runs)
+    assert len(runs) == 3 and all(r.outcome == "done" and len(r.ticks) == 5 for r in runs)
     for before, after in zip(runs, runs[1:], strict=False):
         assert after.started_at >= before.ended_at - 0.05  # no overlap
     assert runs[-1].ended_at - runs[0].started_at >= 2.8
@@ -36,7 +44,7 @@ async def test_default_model_runs_sync_streams_one_after_another(server, room):
 async def test_async_streams_run_together(server, room):
     runs = await run_streams(server, room, "async", count=5, interval=0.2, streams=3)
 
-    assert all(r.outcome == "done" and len(r.ticks) == 5 for r in runs)
+    assert len(runs) == 3 and all(r.outcome == "done" and len(r.ticks) == 5 for r in runs)
     assert overlap(runs) >= 0.5
 
 
@@ -45,7 +53,7 @@ async def test_per_connection_model_runs_sync_streams_together(server, room):
         await viewer.set_thread_model("per_connection")
     runs = await run_streams(server, room, "sync", count=5, interval=0.2, streams=3)
 
-    assert all(r.outcome == "done" and len(r.ticks) == 5 for r in runs)
+    assert len(runs) == 3 and all(r.outcome == "done" and len(r.ticks) == 5 for r in runs)
     assert overlap(runs) >= 0.5
 
 
@@ -95,3 +103,110 @@ async def _collect_ticks(viewer: Viewer, number: int, seconds: float) -> list[tu
     for seq, at in arrivals:
         first.setdefault(seq, at)
     return sorted(first.items())
+
+
+WAIT_GAUGE = re.compile(r"shared sync thread wait <b>([\d.]+) ms</b>")
+
+
+async def _thread_waits_during(server: str, room: str, model: str) -> list[float]:
+    """The shared-thread wait gauges a viewer got while one sync stream of 3 x 0.5 s ran
+    under ``model``, in seconds."""
+    waits: list[float] = []
+    async with Viewer(server, room) as viewer:
+        await viewer.set_thread_model(model)
+        [number] = await viewer.start("sync", count=3, interval=0.5, streams=1)
+        run = asyncio.create_task(run_producer(server, room, "sync", number))
+        while not run.done():
+            try:
+                _, text = await viewer.next_frame(0.5)
+            except TimeoutError:
+                continue
+            waits += [float(ms) / 1000 for ms in WAIT_GAUGE.findall(text)]
+        assert (await run).outcome == "done"
+    return waits
+
+
+async def test_thread_wait_gauge_rises_under_the_default_model(server, room):
+    waits = await _thread_waits_during(server, room, "shared")
+    assert len(waits) >= 5 and max(waits) > 1.0
+
+
+async def test_thread_wait_gauge_stays_near_zero_with_a_thread_per_connection(server, room):
+    waits = await _thread_waits_during(server, room, "per_connection")
+    assert len(waits) >= 5 and max(waits) < 0.1
+
+
+BODY = re.compile(
+    r'id="stream-(\d+)-body" class="card-body state-(\w+)" data-seq="(\d+)" '
+    r'data-scheduled="([\d.]+)" data-sent="([\d.]+)" data-late="([\d.]+)"'
+)
+CELL = re.compile(r"<td[^>]*>(.*?)</td>", re.S)
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_dashboard_figures_agree_with_an_outside_client(server, room, mode):
+    """What the page shows of a run against what a plain WebSocket client measured of it:
+    each tick's lateness within 50 ms, and exactly the same tick counts."""
+    wall_minus_monotonic = time.time() - time.monotonic()
+    count = 10
+    async with Viewer(server, room) as outside:
+        [number] = await outside.start(mode, count=count, interval=0.1, streams=1)
+        await run_producer(server, room, mode, number)
+        frames = []
+        while not any('<tr id="run-' in text for _, text in frames[-1:]):
+            frames.append(await outside.next_frame(10))
+
+    received: dict[int, tuple[float, float]] = {}  # seq: (dashboard's, outside lateness)
+    for at, text in frames:
+        for n, _state, seq, scheduled, _sent, late in BODY.findall(text):
+            if int(n) == number and int(seq) not in received:
+                outside_late = at + wall_minus_monotonic - float(scheduled)
+                received[int(seq)] = (float(late), max(0.0, outside_late))
+    assert sorted(received) == list(range(1, count + 1))  # every tick, none twice
+    for seq, (shown, measured) in received.items():
+        assert abs(shown - measured) < 0.05, (seq, shown, measured)
+
+    row = [html.unescape(cell) for cell in CELL.findall(frames[-1][1])]
+    sent, delivered, lost = row[4], row[5], row[6]
+    assert (sent, delivered, lost) == (f"{count} / {count}", "10 <small>to 1</small>", "0")
+    shown_p95 = float(row[11].removesuffix(" ms")) / 1000
+    measured_p95 = percentile(sorted(m for _, m in received.values()), 0.95)
+    assert abs(shown_p95 - measured_p95) < 0.05
+
+
+@pytest.mark.parametrize(
+    "encoded",
+    ["lobby%0A", "a%2Fb", "%F0%9F%8E%88", "two%20words", "%3Cb%3E", "a" * 1000, "%2E%2E%2E", "%FF"],
+)
+async def test_room_names_from_real_urls_get_a_404_or_a_clean_close(server, encoded):
+    """Through Daphne, which percent-decodes the path: never a 500, never a traceback."""
+    status = await asyncio.to_thread(_http_status, f"{server}/{encoded}/")
+    assert status == 404
+    url = f"{ws_base(server)}/ws/rooms/{encoded}/"
+    async with connect(url, additional_headers={"Origin": server}, open_timeout=10) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404
+
+
+def _http_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+async def test_manage_py_stream_as_a_websocket_client_works_on_the_default_layer(server, room):
+    async with Viewer(server, room) as viewer:
+        command = [sys.executable, "manage.py", "stream", "--url", server, "--room", room,
+                   "--mode", "async", "--count", "3", "--interval", "0.1"]  # fmt: skip
+        done = await asyncio.to_thread(
+            subprocess.run, command, cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        ticks = [line for line in done.stdout.splitlines() if '"stream.tick"' in line]
+        assert len(ticks) == 3
+        card = await viewer.wait_for("from a WebSocket client at 127.0.0.1")
+        number = int(re.search(r'id="stream-(\d+)-body"', card)[1])
+        await viewer.wait_for(f'id="stream-{number}-body" class="card-body state-done"')

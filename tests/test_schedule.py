@@ -1,6 +1,27 @@
+import random
+import statistics
+
 import pytest
 
-from streams.schedule import TickSchedule, rate, sparkline_points, summarize
+from streams.schedule import (
+    Delivery,
+    LatenessLog,
+    TickSchedule,
+    percentile,
+    rate,
+    sparkline_points,
+    summarize,
+)
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told: sleeping is adding."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
 
 
 def test_schedule_due_times_are_whole_intervals_from_start():
@@ -27,6 +48,32 @@ def test_schedule_lateness_counts_early_as_on_time():
     assert schedule.lateness(1, now=0.999) == 0.0
 
 
+def test_schedule_stamps_due_times_on_the_wall_clock():
+    schedule = TickSchedule(start=5.0, interval=0.5, count=3, wall_start=1_700_000_000.0)
+    assert schedule.scheduled_at(2) == 1_700_000_001.0
+    assert schedule.due(2) - schedule.start == schedule.scheduled_at(2) - schedule.wall_start
+
+
+def test_lateness_of_a_run_with_one_slow_send_on_a_fake_clock():
+    """A producer loop as the consumers run it, on a fake clock: tick 3's send takes
+    0.25 s. Ticks 4 and 5, due while it was sending, go out late; tick 6 is on time again."""
+    clock = FakeClock()
+    schedule = TickSchedule(start=clock.now, interval=0.1, count=6)
+    log = LatenessLog()
+    for seq in schedule.seqs:
+        clock.sleep(schedule.wait_before(seq, clock.now))
+        log.add(schedule.lateness(seq, clock.now))
+        clock.sleep(0.25 if seq == 3 else 0.001)  # the send
+    late = log.ordered
+    assert late[:4] == [0.0, 0.0, 0.0, 0.0]
+    assert late[4] == pytest.approx(0.051)  # tick 5: due at +0.5, sent at +0.551
+    assert late[5] == pytest.approx(0.15)  # tick 4: due at +0.4, sent at +0.55
+    summary = log.summary()
+    assert summary is not None and summary.max == pytest.approx(0.15)
+    assert summary.p50 == 0.0 and summary.p95 == pytest.approx(0.051 + 0.75 * 0.099)
+    assert clock.now - schedule.start == pytest.approx(0.601)  # the run did not drift
+
+
 def test_summarize_empty_run_is_none():
     assert summarize([]) is None
 
@@ -41,6 +88,61 @@ def test_summarize_percentiles():
     assert summary.p50 == pytest.approx(0.5)
     assert summary.p95 == pytest.approx(0.95)
     assert summary.max == 1.0
+
+
+def test_percentile_agrees_with_statistics_quantiles_inclusive():
+    rng = random.Random(7)
+    for size in (2, 3, 10, 101, 997):
+        values = sorted(rng.expovariate(50) for _ in range(size))
+        cuts = statistics.quantiles(values, n=100, method="inclusive")
+        assert percentile(values, 0.50) == pytest.approx(cuts[49])
+        assert percentile(values, 0.95) == pytest.approx(cuts[94])
+        assert percentile(values, 0.99) == pytest.approx(cuts[98])
+        assert percentile(values, 1.0) == values[-1] and percentile(values, 0.0) == values[0]
+
+
+def test_lateness_log_keeps_every_value_sorted_whatever_the_order():
+    log = LatenessLog()
+    assert log.summary() is None
+    for value in (0.3, 0.1, 0.2, 0.1):
+        log.add(value)
+    assert log.ordered == [0.1, 0.1, 0.2, 0.3]
+    assert log.summary() == summarize([0.3, 0.1, 0.2, 0.1])
+
+
+def test_delivery_counts_gaps_as_lost():
+    delivery = Delivery()
+    assert [delivery.tick(seq) for seq in (1, 2, 5, 6)] == [True] * 4
+    assert (delivery.received, delivery.lost, delivery.last) == (4, 2, 6)
+
+
+def test_delivery_late_joiner_counts_from_its_snapshot():
+    delivery = Delivery(last=7)  # joined when tick 7 was the last sent
+    assert delivery.tick(7) is False  # queued before the snapshot: stale, not shown
+    assert delivery.tick(8) and delivery.tick(9)
+    assert (delivery.received, delivery.lost) == (2, 0)
+
+
+def test_delivery_stale_and_repeated_ticks_are_neither_received_nor_lost():
+    delivery = Delivery()
+    assert delivery.tick(3) is True
+    assert delivery.tick(2) is False and delivery.tick(3) is False
+    assert (delivery.received, delivery.lost) == (1, 2)
+
+
+def test_delivery_end_counts_the_missing_tail():
+    delivery = Delivery()
+    delivery.tick(1)
+    delivery.ended(final_seq=4)  # ticks 2, 3 and 4 never arrived
+    assert (delivery.received, delivery.lost) == (1, 3)
+    delivery.ended(final_seq=4)  # a repeated end changes nothing
+    assert delivery.lost == 3
+
+
+def test_delivery_of_a_stream_stopped_before_any_tick():
+    delivery = Delivery()
+    delivery.ended(final_seq=0)
+    assert (delivery.received, delivery.lost) == (0, 0)
 
 
 def test_rate_before_any_time_is_zero():

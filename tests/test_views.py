@@ -1,11 +1,13 @@
 import re
 import time
+import uuid
 
 import pytest
 
 from streams import live
 from streams.models import StreamRun
 from streams.stream import Mode, Stream, ThreadModel
+from tests.factories import ticked
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +15,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def fresh_cache(settings):
     settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "views"}
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": uuid.uuid4().hex,
+        }
     }
 
 
@@ -77,7 +82,7 @@ def test_dashboard_shows_current_counters_not_zeros(client):
         room="mid", number=number, mode=Mode.ASYNC, count=50, interval=1.0, created_at=time.time()
     ).started(time.time(), ThreadModel.SHARED)
     for seq in range(1, 8):
-        stream = stream.ticked(seq, 0.002, orphaned=False)
+        stream = ticked(stream, seq, 0.002)
     live.save(stream)
 
     page = client.get("/mid/").content.decode()
@@ -91,7 +96,7 @@ def test_dashboard_lists_finished_runs(client):
         room="hist", number=2, mode=Mode.SYNC, count=3, interval=0.5, created_at=100.0
     ).started(101.0, ThreadModel.PER_CONNECTION)
     for seq in (1, 2, 3):
-        stream = stream.ticked(seq, 0.004, orphaned=False)
+        stream = ticked(stream, seq, 0.004)
     StreamRun.from_stream(stream.ended(stream.state.DONE, 102.5), [0.004] * 3).save()
 
     page = client.get("/hist/").content.decode()

@@ -1,25 +1,58 @@
 """Helpers for driving the real ASGI application with Channels' WebsocketCommunicator."""
 
+import asyncio
+import contextlib
 import re
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from channels.testing import WebsocketCommunicator
 
 from dashboard_project.asgi import application
+from streams.events import END_EVENTS
 
-ORIGIN = [(b"origin", b"http://127.0.0.1")]
+ORIGIN = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
 CARD = re.compile(r'<div id="stream-(\d+)-body" class="card-body state-(\w+)" data-seq="(\d+)"')
 
 
+async def eventually[T](
+    probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], timeout: float = 5
+) -> T:
+    """``probe()`` again and again until ``done`` with its value; that value. For state that
+    settles just after what a test can await (a consumer's cleanup, a report)."""
+    deadline = time.monotonic() + timeout
+    while not done(value := await probe()):
+        assert time.monotonic() < deadline, f"still {value!r} after {timeout} s"
+        await asyncio.sleep(0.02)
+    return value
+
+
+OPENED: list[WebsocketCommunicator] = []  # for close_what_is_left()
+
+
 def communicator(path: str) -> WebsocketCommunicator:
-    return WebsocketCommunicator(application, path, headers=ORIGIN)
+    comm = WebsocketCommunicator(application, path, headers=ORIGIN)
+    OPENED.append(comm)
+    return comm
+
+
+async def close_what_is_left() -> None:
+    """Disconnect every communicator a test left open, so each consumer runs its
+    websocket_disconnect and cleanup instead of being cancelled when collected."""
+    while OPENED:
+        comm = OPENED.pop()
+        # ``_future``, not ``future``: reading the property would start an application.
+        running = comm._future  # noqa: SLF001
+        if running is not None and not running.done():
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await comm.disconnect(timeout=2)
 
 
 async def open_viewer(room: str) -> tuple[WebsocketCommunicator, str]:
     """A connected viewer and the snapshot it got on connecting."""
     viewer = communicator(f"/ws/rooms/{room}/")
-    connected, _ = await viewer.connect()
+    connected, _ = await viewer.connect(timeout=10)  # generous: the machine is shared
     assert connected
     return viewer, await viewer.receive_from(timeout=5)
 
@@ -77,7 +110,7 @@ async def running_stream(
 async def run_to_end(producer: WebsocketCommunicator, timeout: float = 10) -> list[dict[str, Any]]:
     """A producer's JSON replies up to its end event, then its close."""
     replies: list[dict[str, Any]] = []
-    while not replies or replies[-1]["type"] not in {"stream.finished", "stream.stopped", "error"}:
+    while not replies or replies[-1]["type"] not in {*END_EVENTS, "error"}:
         replies.append(await producer.receive_json_from(timeout=timeout))
     if replies[-1]["type"] != "error":
         assert (await producer.receive_output(timeout=timeout))["type"] == "websocket.close"
@@ -85,23 +118,31 @@ async def run_to_end(producer: WebsocketCommunicator, timeout: float = 10) -> li
 
 
 def is_gauges(frame: str) -> bool:
-    """A process gauge update, which reaches every viewer four times a second."""
+    """A process gauge update, which reaches every viewer about three times a second."""
     return frame.lstrip().startswith('<p id="gauges"')
 
 
+def is_presence(frame: str) -> bool:
+    """A viewer count update, sent within half a second of a viewer joining or leaving."""
+    return frame.lstrip().startswith('<p id="presence"')
+
+
 async def receive_reply(comm: WebsocketCommunicator) -> str:
-    """The next frame that is not a gauge update."""
-    frames = await receive_until(comm, lambda fs: bool(fs) and not is_gauges(fs[-1]))
+    """The next frame that is neither a gauge update nor a viewer count."""
+    frames = await receive_until(
+        comm, lambda fs: bool(fs) and not is_gauges(fs[-1]) and not is_presence(fs[-1])
+    )
     return frames[-1]
 
 
 async def receive_only_gauges(comm: WebsocketCommunicator, seconds: float) -> list[str]:
-    """Frames received for ``seconds``, each asserted to be a process gauge update."""
+    """Frames received for ``seconds``, each asserted to be ambient: a process gauge update
+    or a viewer count, which any join may set off."""
     frames: list[str] = []
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
         if await comm.receive_nothing(timeout=left):
             break
         frames.append(await comm.receive_from())
-    assert all(is_gauges(f) for f in frames), frames
+    assert all(is_gauges(f) or is_presence(f) for f in frames), frames
     return frames

@@ -1,0 +1,30 @@
+"""One run's clock, as both producer twins keep it: when each tick is due, how late it
+went out, and every lateness so far. The twins differ in how they wait, not in this."""
+
+import time
+
+from streams.schedule import LatenessLog, TickSchedule
+from streams.stream import Stream
+
+
+class Ticker:
+    def __init__(self, stream: Stream) -> None:
+        # Paced on the monotonic clock; stamped on the wall clock for receivers elsewhere.
+        self.schedule = TickSchedule(time.monotonic(), stream.interval, stream.count, time.time())
+        self.lateness = LatenessLog()
+
+    @property
+    def seqs(self) -> range:
+        return self.schedule.seqs
+
+    def wait_before(self, seq: int) -> float:
+        return self.schedule.wait_before(seq, time.monotonic())
+
+    def tick(self, stream: Stream, seq: int) -> Stream:
+        """``stream`` as tick ``seq`` goes out now."""
+        lateness = self.schedule.lateness(seq, time.monotonic())
+        self.lateness.add(lateness)
+        summary = self.lateness.summary()
+        assert summary is not None
+        scheduled = self.schedule.scheduled_at(seq)
+        return stream.ticked(seq, lateness, summary, scheduled, time.time())

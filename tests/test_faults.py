@@ -1,0 +1,69 @@
+"""Redis killed under a running server, and started again: the page says so and comes back.
+
+A Daphne on a throwaway redis-server of its own (never the machine's shared one), which is
+killed with SIGKILL while a viewer watches, then started again on the same port.
+"""
+
+import re
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from streams.client import Viewer, run_producer
+from tests.server import ROOT, Daphne, KillableRedis
+
+pytestmark = pytest.mark.live
+
+DOWN = "Channel layer unavailable"
+
+
+@pytest.fixture
+def redis_and_server() -> Iterator[tuple[KillableRedis, Daphne]]:
+    with tempfile.TemporaryDirectory() as redis_dir, tempfile.TemporaryDirectory() as work:
+        redis = KillableRedis(redis_dir)
+        redis.start()
+        server = Daphne(Path(work), redis.url)
+        server.start()
+        try:
+            yield redis, server
+        finally:
+            server.stop()
+            if redis.proc is not None and redis.proc.poll() is None:
+                redis.kill()
+            # No traceback of ours: the only ones are the layer's own receive task's.
+            log = server.log.read_text()
+            assert "Exception inside application" not in log, log[-5000:]
+            assert f'File "{ROOT / "streams"}' not in log, log[-5000:]
+
+
+async def test_redis_killed_and_back_the_page_says_so_and_resumes(redis_and_server, room):
+    redis, server = redis_and_server
+    async with Viewer(server.url, room) as viewer:
+        [number] = await viewer.start("async", count=3, interval=0.1, streams=1)
+        await run_producer(server.url, room, "async", number)
+        await viewer.wait_for(f'id="stream-{number}-body" class="card-body state-done"')
+
+        redis.kill()
+        await viewer.wait_for(DOWN, timeout=20)
+        # The server is alive and says why a command cannot be done, on the same socket.
+        assert server.running
+        await viewer.send({"action": "chat", "text": "while it is down"})
+        await viewer.wait_for("The channel layer is unavailable", timeout=10)
+
+        redis.start()
+        back_at = time.monotonic()
+        # Within 10 s: a fresh snapshot (Redis restarted empty: no cards) with the banner gone.
+        snapshot = await viewer.wait_for('id="layer-status"', timeout=10)
+        while DOWN in snapshot:
+            snapshot = await viewer.wait_for('id="layer-status"', timeout=10)
+        assert time.monotonic() - back_at < 10
+        assert 'id="sync-streams"' in snapshot
+        assert not re.search(r'id="stream-\d+-body"', snapshot)
+
+        # And it is live again: a new stream ticks on this very connection, no reload.
+        [again] = await viewer.start("async", count=3, interval=0.1, streams=1)
+        await run_producer(server.url, room, "async", again)
+        await viewer.wait_for(f'id="stream-{again}-body" class="card-body state-done"')
