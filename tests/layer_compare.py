@@ -225,8 +225,15 @@ async def ghost_members(kind: str, layer: Any, group: str, steady: int) -> int:
     loop_layer = layer._get_layer()
     group_channel = loop_layer._get_group_channel_name(group)
     shard = loop_layer._get_shard(group_channel)
-    [(_, subscribed)] = await shard._redis.pubsub_numsub(group_channel)
-    return int(subscribed) - 1
+    # A connection closed a moment ago (a dead process's, or one redis-py replaced when a
+    # churner was cancelled mid-command) may not have reached Redis yet: ghosts are what
+    # is still subscribed once it settles, so wait up to 3 s for the count to fall.
+    deadline = time.monotonic() + 3.0
+    while True:
+        [(_, subscribed)] = await shard._redis.pubsub_numsub(group_channel)
+        if int(subscribed) <= 1 or time.monotonic() > deadline:
+            return int(subscribed) - 1
+        await asyncio.sleep(0.1)
 
 
 async def outage(kind: str, server: Redis, members: int) -> Figures:
