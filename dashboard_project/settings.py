@@ -98,6 +98,9 @@ DASHBOARD_MAX_STREAMS_PER_ROOM = env_int("DASHBOARD_MAX_STREAMS_PER_ROOM", 32)
 DASHBOARD_MAX_STREAMS_PER_PROCESS = env_int("DASHBOARD_MAX_STREAMS_PER_PROCESS", 64)
 DASHBOARD_MAX_VIEWERS_PER_PROCESS = env_int("DASHBOARD_MAX_VIEWERS_PER_PROCESS", 5000)
 DASHBOARD_CHAT_PER_MINUTE = env_int("DASHBOARD_CHAT_PER_MINUTE", 20)
+# A viewer whose page has left this many characters unread is closed (code 4008), before
+# the server's buffers for it grow without bound: pages ack every 256 KiB they read.
+DASHBOARD_MAX_UNREAD_CHARS = env_int("DASHBOARD_MAX_UNREAD_CHARS", 4 * 1024 * 1024)
 # Seconds between a run's end and its history row: time for every viewer to report what
 # reached it (streams/recording.py).
 DASHBOARD_DELIVERY_SETTLE = 1.0

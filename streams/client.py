@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 
+from streams.limits import ACK_EVERY
+
 PRODUCER = re.compile(r'id="producer-(\d+)"')
 ERROR = re.compile(r'<div id="errors-(\w+)" class="errors"[^>]*>([^<]+)</div>')
 RETRY_DELAY = 0.1
@@ -91,8 +93,16 @@ class Viewer:
             await self._ws.close()
 
     async def _read(self, ws: ClientConnection) -> None:
+        """Every frame, into ``frames``; and, as the page does, an ack every ``ACK_EVERY``
+        characters read, or the server would take this client for one that stopped reading."""
+        read = acked = 0
         async for frame in ws:
-            self.frames.put_nowait((time.monotonic(), str(frame)))
+            text = str(frame)
+            self.frames.put_nowait((time.monotonic(), text))
+            read += len(text)
+            if read - acked >= ACK_EVERY:
+                acked = read
+                await ws.send(json.dumps({"action": "ack", "read": read}))
 
     def abort(self) -> None:
         """Drop the TCP connection without a closing handshake, as a vanished client."""

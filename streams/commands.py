@@ -71,6 +71,18 @@ RoomCommand = Start | Stop | Reset | Chat | SetThreadModel
 
 
 @dataclass(frozen=True)
+class Ack:
+    """The viewer has read ``read`` characters of what its connection sent it: flow
+    control for the connection (streams/limits.py ``Unread``), not a room command."""
+
+    read: int
+    panel: str = ROOM_PANEL
+
+
+MAX_READ = 2**53  # what a page's JavaScript number counts exactly
+
+
+@dataclass(frozen=True)
 class Run:
     """A producer's order: run registered stream ``number``, or a new one of
     ``count`` ticks every ``interval`` seconds."""
@@ -80,7 +92,7 @@ class Run:
     interval: float = 0.0
 
 
-def parse_room_frame(text: str | None, data: bytes | None = None) -> RoomCommand:
+def parse_room_frame(text: str | None, data: bytes | None = None) -> RoomCommand | Ack:
     payload = _load(text, data)
     panel = _panel(payload)
     action = payload.get("action")
@@ -100,6 +112,8 @@ def parse_room_frame(text: str | None, data: bytes | None = None) -> RoomCommand
             return Reset()
         case "chat":
             return Chat(text=_chat_text(payload.get("text")))
+        case "ack":
+            return Ack(read=_int(payload, "read", (0, MAX_READ), "Characters read", panel))
         case "thread_model":
             try:
                 return SetThreadModel(model=ThreadModel(str(payload.get("model"))))

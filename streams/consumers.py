@@ -29,8 +29,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from streams import control, events, fanout, fragments, gauges, live, producing, recording
-from streams.commands import CommandError, parse_producer_frame, parse_room_frame
-from streams.limits import RateLimit, viewer_refusal
+from streams.commands import Ack, CommandError, parse_producer_frame, parse_room_frame
+from streams.limits import RateLimit, Unread, viewer_refusal
 from streams.live import STORE_DOWN
 from streams.presence import PRESENCE
 from streams.producing import Refused
@@ -50,6 +50,7 @@ CLIENT_GONE = (Disconnected, OSError)
 CLOSE_BAD_ROOM = 4404
 CLOSE_REFUSED = 4409
 CLOSE_FULL = 4429  # the process has its limit of viewers
+CLOSE_UNREAD = 4008  # the page left too much unread: it reconnects, to a fresh snapshot
 CLOSE_TRY_AGAIN = 1013  # Redis is down: htmx retries this one
 UNAVAILABLE = "The channel layer is unavailable (Redis does not answer); try again when it is back."
 
@@ -99,6 +100,11 @@ class RoomConsumer(AsyncConsumer):
     room: str | None = None
     gauging = False
     counted = False
+    closing = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.unread = Unread(settings.DASHBOARD_MAX_UNREAD_CHARS)  # one per connection
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         self.deliveries: dict[int, Delivery] = {}
@@ -196,6 +202,9 @@ class RoomConsumer(AsyncConsumer):
             return
         try:
             command = parse_room_frame(message.get("text"), message.get("bytes"))
+            if isinstance(command, Ack):  # flow control: no reply, or it would need an ack
+                self.unread.ack(command.read)
+                return
             outcome = await control.apply(self.room, command, self.chat_allowance)
             self.requested.extend(outcome.requested)
             for event in outcome.events:
@@ -261,9 +270,24 @@ class RoomConsumer(AsyncConsumer):
     process_gauges = layer_down = forward
 
     async def send_html(self, html: str) -> None:
+        """Send, unless the page has left too much unread: then close instead. Daphne
+        would buffer for it without bound; closed, the socket gets 1 s for the closing
+        handshake before autobahn aborts it, and its buffer goes."""
+        if self.closing:
+            return
+        message: Message = {"type": "websocket.send", "text": html}
+        if not self.unread.send(len(html)):
+            self.closing = True
+            log.warning(
+                "closing a viewer of room %s at %s: it has not read the last %d characters",
+                self.room,
+                (self.scope.get("client") or ["?"])[0],
+                self.unread.unread,
+            )
+            message = {"type": "websocket.close", "code": CLOSE_UNREAD}
         # Its page may close while events for it are queued; its disconnect comes next.
         with contextlib.suppress(*CLIENT_GONE):
-            await self.send({"type": "websocket.send", "text": html})
+            await self.send(message)
 
 
 class SyncTickConsumer(SyncConsumer):

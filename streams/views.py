@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET
 from streams import fragments, live, recording
 from streams.commands import COUNT_RANGE, INTERVAL_RANGE, STREAMS_RANGE
 from streams.gauges import PROCESS
+from streams.limits import ACK_EVERY
 from streams.models import StreamRun
 from streams.rooms import DEFAULT_ROOM, InvalidRoom, validate_room
 
@@ -30,5 +31,6 @@ def dashboard(request: HttpRequest, room: str = DEFAULT_ROOM) -> HttpResponse:
         "count_range": COUNT_RANGE,
         "interval_range": INTERVAL_RANGE,
         "streams_range": STREAMS_RANGE,
+        "ack_every": ACK_EVERY,
     }
     return render(request, "streams/dashboard.html", context)

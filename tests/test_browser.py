@@ -11,6 +11,7 @@ Without chromium the run fails, never skips: a green run means the page was real
 docs/dashboard.png; otherwise that picture goes to a temp dir and the tree stays clean.
 """
 
+import json
 import os
 import re
 import shutil
@@ -410,13 +411,17 @@ def test_browser_stop_halts_the_counter_in_both_modes_and_reset_clears(open_room
     assert a.errors == []
 
 
-def test_browser_link_indicator_shows_a_normal_close_and_the_reconnect(open_room):
-    """Daphne ends every socket with 1000 after its 24 h websocket_timeout; htmx would not
-    retry that, so the page does, and the indicator says so meanwhile."""
+@pytest.mark.parametrize("code", [1000, 4008])
+def test_browser_link_indicator_shows_a_final_close_and_the_reconnect(open_room, code):
+    """Daphne ends every socket with 1000 after its 24 h websocket_timeout, and the room
+    closes a page that left too much unread with 4008; htmx would retry neither, so the
+    page does, and the indicator says so meanwhile."""
     a = open_room()
     expect_link(a.page, "live")
     a.page.evaluate(
-        "document.getElementById('viewer')['htmx-internal-data'].webSocket.socket.close(1000)"
+        "code => document.getElementById('viewer')['htmx-internal-data'].webSocket.socket"
+        ".close(code)",
+        code,
     )
     expect_link(a.page, "lost")
     expect_link(a.page, "live")
@@ -437,6 +442,31 @@ def test_browser_page_outlives_daphnes_websocket_timeout(open_page, chromium, ro
         start(a.page, "async", 3, 0.1, 1)
         expect(cards(a.page, "async", ".state-done[data-seq='3']")).to_have_count(1)
         assert a.errors == []
+
+
+def test_browser_page_acks_what_it_reads_and_outlasts_the_unread_limit(open_page, chromium, room):
+    """Flow control from the page's side: it acks as it reads, so a room sending it far
+    more than the unread limit (600 000 characters here, 4 MiB by default) keeps it."""
+    limit = 600_000
+    with daphne_server(env={"DASHBOARD_MAX_UNREAD_CHARS": str(limit)}) as small:
+        a = open_page(f"{small.url}/{room}/", wait_live=False)
+        acks: list[int] = []
+        a.page.on(
+            "websocket",
+            lambda ws: ws.on(
+                "framesent",
+                lambda frame: acks.append(json.loads(frame)["read"]) if '"ack"' in frame else None,
+            ),
+        )
+        a.page.reload()
+        expect_link(a.page, "live")
+        start(a.page, "async", 400, 0.01, 2)
+        expect(cards(a.page, "async", ".state-done[data-seq='400']")).to_have_count(2)
+        expect_link(a.page, "live")
+        log = small.log.read_text()
+    assert "has not read" not in log
+    assert acks == sorted(acks) and acks[-1] > limit, acks  # without them: closed at the limit
+    assert a.errors == []
 
 
 @pytest.fixture(params=["memory", "redis"])

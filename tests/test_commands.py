@@ -4,6 +4,8 @@ import pytest
 
 from streams.commands import (
     MAX_FRAME_BYTES,
+    MAX_READ,
+    Ack,
     Chat,
     CommandError,
     Reset,
@@ -51,6 +53,9 @@ def test_start_from_json_numbers_with_htmx4_headers_key():
         (frame(action="stop", stream="7"), Stop(7)),
         (frame(action="reset"), Reset()),
         (frame(action="chat", text="  hi  "), Chat("hi")),
+        (frame(action="ack", read=262144), Ack(262144)),
+        (frame(action="ack", read=0), Ack(0)),
+        (frame(action="ack", read=MAX_READ), Ack(MAX_READ)),
         (
             frame(action="thread_model", model="per_connection"),
             SetThreadModel(ThreadModel.PER_CONNECTION),
@@ -120,6 +125,10 @@ def start(**overrides) -> str:
         (frame(action="thread_model", model="fibres"), None, "room", "Thread model must be one of"),
         (frame(action="chat", text="x" * MAX_FRAME_BYTES), None, "room", "Message too large"),
         ("[" * 30_000, None, "room", "Malformed JSON"),
+        (frame(action="ack"), None, "room", "Characters read must be a whole number, not"),
+        (frame(action="ack", read=-1), None, "room", "Characters read must be between 0"),
+        (frame(action="ack", read=MAX_READ + 1), None, "room", "Characters read must be between"),
+        (frame(action="ack", read=1.5), None, "room", "Characters read must be a whole number"),
         (frame(action="stop", stream="9" * 4301), None, "room", "Stream number must be a whole"),
         (start(count="9" * 5000), None, "sync", "Ticks must be a whole number"),
         (start(interval="1" * 5000), None, "sync", "Interval must be a number of seconds"),

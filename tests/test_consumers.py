@@ -11,7 +11,7 @@ from channels.layers import get_channel_layer
 from django.core.cache import cache
 
 from streams import events, live
-from streams.consumers import CLOSE_BAD_ROOM, CLOSE_REFUSED
+from streams.consumers import CLOSE_BAD_ROOM, CLOSE_REFUSED, CLOSE_UNREAD
 from streams.gauges import SAMPLER
 from streams.models import StreamRun
 from streams.rooms import room_group
@@ -602,6 +602,35 @@ async def test_viewers_over_the_process_limit_are_told_and_closed(room, settings
     assert 'id="sync-streams"' in snapshot
     for comm in (first, fourth):
         await comm.disconnect()
+
+
+async def test_a_viewer_that_reads_nothing_is_closed_and_a_reading_one_goes_on(room, settings):
+    """Flow control: a page acks what it has read. One that acks nothing is closed with
+    4008 once it has more than the limit unread; one that acks outlives many limits' worth."""
+    settings.DASHBOARD_CHAT_PER_MINUTE = 1000
+    settings.DASHBOARD_MAX_UNREAD_CHARS = limit = 30_000
+    reader, snapshot = await open_viewer(room)
+    stalled, its_snapshot = await open_viewer(room)
+    read = len(snapshot)
+    for n in itertools.count():
+        line = f"line {n} " + "x" * 400
+        await reader.send_json_to({"action": "chat", "text": line})
+        read += sum(map(len, await receive_until(reader, lambda fs, t=line: t in "".join(fs))))
+        await reader.send_json_to({"action": "ack", "read": read})
+        if read > 3 * limit:
+            break
+    unread, closed = len(its_snapshot), None
+    while closed is None:  # what reached the stalled page, then its close
+        output = await stalled.receive_output(timeout=5)
+        if output["type"] == "websocket.close":
+            closed = output["code"]
+        else:
+            unread += len(output["text"])
+    assert closed == CLOSE_UNREAD
+    assert limit - 1000 < unread <= limit  # cut at the frame that would pass the limit
+    await reader.send_json_to({"action": "chat", "text": "still here"})
+    await receive_until(reader, lambda fs: "still here" in "".join(fs))
+    await reader.disconnect()
 
 
 async def test_stream_numbers_go_on_from_the_history_when_the_cache_forgot_the_room(room):

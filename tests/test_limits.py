@@ -1,6 +1,6 @@
 import pytest
 
-from streams.limits import RateLimit, viewer_refusal
+from streams.limits import RateLimit, Unread, viewer_refusal
 
 
 def test_rate_limit_allows_up_to_the_limit_in_a_window():
@@ -32,3 +32,28 @@ def test_viewer_refusal_only_at_the_limit():
     assert viewer_refusal(5, limit=5) == (
         "This server process has its limit of 5 viewers; try again later."
     )
+
+
+def test_unread_allows_up_to_the_limit_then_refuses():
+    unread = Unread(limit=100)
+    assert unread.send(60) and unread.send(40)  # 100 unread: at the limit, not past it
+    assert not unread.send(1)
+    assert unread.unread == 100  # the refused send is not counted
+
+
+def test_reading_makes_room_again():
+    unread = Unread(limit=100)
+    assert unread.send(100)
+    unread.ack(70)
+    assert unread.send(70)  # 100 unread again
+    assert not unread.send(1)
+
+
+def test_an_ack_counts_no_more_than_was_sent_and_never_goes_back():
+    unread = Unread(limit=100)
+    unread.send(50)
+    unread.ack(80)  # a client counting UTF-16 units may say more than was sent
+    assert unread.read == 50
+    unread.ack(10)  # late or repeated: ignored
+    assert unread.read == 50
+    assert unread.send(100) and not unread.send(1)

@@ -76,6 +76,8 @@ def room_cases() -> list[Frame]:
         cases.append((with_field({"action": "chat"}, "text", text), None))
     for model in [MISSING, None, "", "threads", "SHARED", 1, []]:
         cases.append((with_field({"action": "thread_model"}, "model", model), None))
+    for read in [*(v for v in NOT_WHOLE if v != 0), 2**53 + 1]:  # 0 is a read of nothing yet
+        cases.append((with_field({"action": "ack"}, "read", read), None))
     return cases
 
 

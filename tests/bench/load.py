@@ -34,6 +34,7 @@ from websockets.typing import Origin
 from websockets.uri import parse_uri
 
 from streams.client import origin, ws_base
+from streams.limits import ACK_EVERY
 from tests.bench import stats, ticks
 
 CONNECT_TIMEOUT = 30.0
@@ -55,6 +56,7 @@ class Viewer(asyncio.Protocol):
         self.arrivals: dict[tuple[int, int], float] = {}  # (stream, seq) -> first arrival
         self.awaited: tuple[tuple[int, int], asyncio.Future[None]] | None = None
         self.frames = 0
+        self.read = self.acked = 0  # bytes: never fewer than the characters the server counts
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
@@ -71,6 +73,11 @@ class Viewer(asyncio.Protocol):
                     self.ready.set_exception(self.ws.handshake_exc)
             elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
                 self.frames += 1
+                self.read += len(event.data)
+                if self.read - self.acked >= ACK_EVERY:  # as the page does
+                    self.acked = self.read
+                    self.ws.send_text(json.dumps({"action": "ack", "read": self.read}).encode())
+                    self.flush()
                 if not self.ready.done():
                     self.ready.set_result(None)  # the snapshot: a member of the room now
                 for key in ticks.bodies(bytes(event.data)):

@@ -69,7 +69,9 @@ async def handler(ws: ServerConnection) -> None:
         viewers.add(ws)
         try:
             await ws.send(fragments.columns([], time.time()))
-            await ws.wait_closed()
+            with contextlib.suppress(ConnectionClosed):
+                async for _ack in ws:  # read what the viewer sends, as the room consumer does
+                    pass
         finally:
             viewers.discard(ws)
         return
