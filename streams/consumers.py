@@ -168,7 +168,8 @@ class RoomConsumer(AsyncConsumer):
             # A viewer who joins mid-stream, or reconnects, sees the current counters at
             # once, and counts ticks from there: the ones before are unseen, not lost.
             await self.expire_stale(room)
-            await self.send_snapshot(room, fragments.presence(viewers))
+            # layer_back: a page loaded while Redis was gone carries the banner until now.
+            await self.send_snapshot(room, fragments.presence(viewers) + fragments.layer_back())
         except STORE_DOWN:
             # Redis is gone: say so, and close with 1013 ("try again later"), which the
             # htmx ws extension retries, so the page comes back by itself with Redis.

@@ -8,8 +8,10 @@ from streams import fragments, live, recording
 from streams.commands import COUNT_RANGE, INTERVAL_RANGE, STREAMS_RANGE
 from streams.gauges import PROCESS
 from streams.limits import ACK_EVERY
+from streams.live import STORE_DOWN
 from streams.models import StreamRun
 from streams.rooms import DEFAULT_ROOM, InvalidRoom, validate_room
+from streams.stream import ThreadModel
 
 HISTORY_ROWS = 20
 
@@ -21,16 +23,30 @@ def dashboard(request: HttpRequest, room: str = DEFAULT_ROOM) -> HttpResponse:
     except InvalidRoom as error:
         reason = {"room": room, "reason": str(error)}
         return render(request, "streams/no_room.html", reason, status=404)
+    try:
+        room_now = {
+            **fragments.thread_model_context(room, live.thread_model(room)),
+            "columns": fragments.column_contexts(live.streams(room), time.time()),
+            "viewers": live.viewers(room),
+        }
+    except STORE_DOWN:
+        # Redis is gone: the page still loads, says so, and fills in by itself once the
+        # layer is back (its socket is closed with 1013 meanwhile, which htmx retries).
+        room_now = {
+            **fragments.thread_model_context(room, ThreadModel.SHARED),
+            "columns": fragments.column_contexts([], time.time()),
+            "viewers": None,
+            "layer_down": True,
+        }
     context = {
-        **fragments.thread_model_context(room, live.thread_model(room)),
-        "columns": fragments.column_contexts(live.streams(room), time.time()),
+        **room_now,
         "runs": StreamRun.objects.filter(room=room)[:HISTORY_ROWS],
         "comparison": recording.comparison(room),
-        "viewers": live.viewers(room),
         "process": PROCESS,
         "count_range": COUNT_RANGE,
         "interval_range": INTERVAL_RANGE,
         "streams_range": STREAMS_RANGE,
         "ack_every": ACK_EVERY,
     }
-    return render(request, "streams/dashboard.html", context)
+    status = 503 if context.get("layer_down") else 200
+    return render(request, "streams/dashboard.html", context, status=status)

@@ -4,9 +4,12 @@ A Daphne on a throwaway redis-server of its own (never the machine's shared one)
 killed with SIGKILL while a viewer watches, then started again on the same port.
 """
 
+import asyncio
 import re
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +21,15 @@ from tests.server import ROOT, Daphne, KillableRedis
 pytestmark = pytest.mark.live
 
 DOWN = "Channel layer unavailable"
+
+
+def fetch(url: str) -> tuple[int, str]:
+    """A page's status and text, whatever the status."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
 
 
 @pytest.fixture
@@ -52,6 +64,9 @@ async def test_redis_killed_and_back_the_page_says_so_and_resumes(redis_and_serv
         assert server.running
         await viewer.send({"action": "chat", "text": "while it is down"})
         await viewer.wait_for("The channel layer is unavailable", timeout=10)
+        # A page loaded now still loads, and says so: a 503, not a 500.
+        status, page = await asyncio.to_thread(fetch, f"{server.url}/{room}/")
+        assert status == 503 and DOWN in page, (status, page[-2000:])
 
         redis.start()
         back_at = time.monotonic()
@@ -62,6 +77,12 @@ async def test_redis_killed_and_back_the_page_says_so_and_resumes(redis_and_serv
         assert time.monotonic() - back_at < 10
         assert 'id="sync-streams"' in snapshot
         assert not re.search(r'id="stream-\d+-body"', snapshot)
+        # A page loaded during the outage drops its banner with its first snapshot.
+        status, page = await asyncio.to_thread(fetch, f"{server.url}/{room}/")
+        assert status == 200 and DOWN not in page
+        async with Viewer(server.url, room) as late:
+            first = await late.wait_for('id="sync-streams"')
+            assert '<p id="layer-status"' in first and DOWN not in first
 
         # And it is live again: a new stream ticks on this very connection, no reload.
         [again] = await viewer.start("async", count=3, interval=0.1, streams=1)

@@ -103,3 +103,26 @@ def test_dashboard_lists_finished_runs(client):
     rows = page.split('id="history-rows"')[1].split("</tbody>")[0]
     assert "#2" in rows and "own thread" in rows and "3 / 3" in rows and "1.00 s" in rows
     assert "4.0 ms" in rows
+
+
+def test_dashboard_while_redis_is_gone_loads_and_says_so(client, monkeypatch):
+    """The cache (Redis) does not answer: a 503 page with the banner and the history, which
+    fills in by itself once the layer is back, instead of a 500."""
+    stream = Stream(
+        room="lobby", number=4, mode=Mode.ASYNC, count=1, interval=0.5, created_at=100.0
+    ).started(101.0, ThreadModel.SHARED)
+    stream = ticked(stream, 1, 0.002)
+    StreamRun.from_stream(stream.ended(stream.state.DONE, 101.6), [0.002]).save()
+
+    def refused(room):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(live, "streams", refused)
+    response = client.get("/")
+    page = response.content.decode()
+    assert response.status_code == 503
+    assert "Channel layer unavailable" in page
+    assert 'ws-connect="/ws/rooms/lobby/"' in page  # it still connects, and retries
+    rows = page.split('id="history-rows"')[1].split("</tbody>")[0]
+    assert "#4" in rows  # the history is in the database, not in Redis
+    assert "<b>–</b> viewers" in page
