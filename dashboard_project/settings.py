@@ -120,6 +120,8 @@ USE_TZ = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redis_down_one_line": {"()": "dashboard_project.logfilters.RedisDownOneLine"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {"channels_redis.pubsub": {"filters": ["redis_down_one_line"]}},
 }
