@@ -13,10 +13,13 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from dashboard_project.daphne_shutdown import patch_daphne  # noqa: E402
 from streams.origins import OriginGate  # noqa: E402
 from streams.routing import websocket_urlpatterns  # noqa: E402
 
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
+
+patch_daphne()  # so SIGTERM lets running streams end and record themselves
 
 application = ProtocolTypeRouter(
     {

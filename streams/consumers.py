@@ -36,7 +36,7 @@ from streams.presence import PRESENCE
 from streams.producing import Refused
 from streams.rooms import InvalidRoom, room_group, stream_group, validate_room
 from streams.schedule import Delivery
-from streams.stream import CLIENT_LEFT, STOPPED_BY_USER, Mode, State, Stream
+from streams.stream import CLIENT_LEFT, SERVER_STOPPED, STOPPED_BY_USER, Mode, State, Stream
 from streams.ticking import Ticker
 
 Message = dict[str, Any]
@@ -425,10 +425,14 @@ class AsyncTickConsumer(AsyncConsumer):
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         try:
             await super().__call__(scope, receive, send)
+        except asyncio.CancelledError:
+            # Daphne cancels every application as it shuts down (SIGTERM), and waits for it.
+            self.stop_note = SERVER_STOPPED
+            raise
         finally:
-            # However the connection ends, its loop must not outlive it.
-            if self.ticking is not None:
-                self.ticking.cancel()
+            # However the connection ends, its loop must not outlive it, and its end is told
+            # and recorded before the consumer goes (or the process exits).
+            await self.end_loop()
             if self.stream is not None:
                 group = stream_group(self.stream.room, self.stream.number)
                 with contextlib.suppress(*STORE_DOWN):
@@ -474,12 +478,16 @@ class AsyncTickConsumer(AsyncConsumer):
             self.ticking.cancel()
 
     async def websocket_disconnect(self, message: Message) -> None:
+        await self.end_loop()
+        raise StopConsumer
+
+    async def end_loop(self) -> None:
+        """Cancel the loop if it is still ticking, then let it announce its end and record
+        its run, cancelled or not."""
         if self.ticking is not None:
             if self.looping:
                 self.ticking.cancel()
-            # Let it announce its end and record its run, cancelled or not.
             await asyncio.wait([self.ticking])
-        raise StopConsumer
 
     async def run_stream(self, stream: Stream) -> None:
         ticker = Ticker(stream)
@@ -496,7 +504,8 @@ class AsyncTickConsumer(AsyncConsumer):
             else:
                 stream = stream.ended(State.DONE, time.time())
         except asyncio.CancelledError:
-            # Cancelled by stream_stop, or by websocket_disconnect: the client left.
+            # Cancelled by stream_stop, by websocket_disconnect (the client left), or by
+            # the server shutting down: stop_note says which.
             stream = stream.ended(State.STOPPED, time.time(), self.stop_note)
         except Exception as error:
             stream = _failed(stream, error)

@@ -52,6 +52,7 @@ class Outcome(StrEnum):
 # Why a stream ended stopped, as its card and the history say.
 STOPPED_BY_USER = "stopped from the dashboard"
 CLIENT_LEFT = "its client left"
+SERVER_STOPPED = "the server stopped"
 
 LIVE_STATES = frozenset({State.WAITING, State.RUNNING, State.ORPHANED})
 RECENT_TICKS = 60  # lateness values kept for the sparkline

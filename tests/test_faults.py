@@ -5,7 +5,9 @@ killed with SIGKILL while a viewer watches, then started again on the same port.
 """
 
 import asyncio
+import contextlib
 import re
+import sqlite3
 import tempfile
 import time
 import urllib.error
@@ -87,3 +89,31 @@ async def test_redis_killed_and_back_the_page_says_so_and_resumes(redis_and_serv
         [again] = await viewer.start("async", count=3, interval=0.1, streams=1)
         await run_producer(server.url, room, "async", again)
         await viewer.wait_for(f'id="stream-{again}-body" class="card-body state-done"')
+
+
+async def test_an_async_stream_cut_by_a_server_stop_is_recorded_as_such(room):
+    """SIGTERM with an async stream running: Daphne cancels every application. The stream
+    tells the room and writes its row before the process exits, saying why it ended."""
+    with tempfile.TemporaryDirectory() as work:
+        server = Daphne(Path(work))
+        server.start()
+        try:
+            async with Viewer(server.url, room) as viewer:
+                [number] = await viewer.start("async", count=200, interval=0.05, streams=1)
+                producer = asyncio.create_task(run_producer(server.url, room, "async", number))
+                body = f'id="stream-{number}-body" class="card-body state-running" data-seq="3"'
+                await viewer.wait_for(body)
+                await asyncio.to_thread(server.stop)
+                with contextlib.suppress(Exception):
+                    await producer  # its connection went with the server
+            with sqlite3.connect(Path(work) / "db.sqlite3") as db:
+                rows = db.execute(
+                    "select outcome, note, ticks_sent from streams_streamrun where room = ?",
+                    (room,),
+                ).fetchall()
+        finally:
+            server.stop()
+        server.assert_no_traceback()
+    [(outcome, note, sent)] = rows
+    assert (outcome, note) == ("stopped", "the server stopped"), rows
+    assert 3 <= sent < 200
