@@ -1,34 +1,57 @@
 """Let Daphne's graceful shutdown wait for the applications, as it means to.
 
-On SIGTERM, Daphne cancels every application instance and waits for them all
-(``Server.kill_all_applications``), so a consumer can end what it was doing: an async stream
-tells its room and writes its run's row. But Daphne 4.2 reads ``details["application_instance"]``
-for every connection it tracks, and some have none: a keep-alive HTTP connection between
-requests, or a request upgraded to a WebSocket in the second before Daphne's reaper drops its
-entry. One of those, and the KeyError ends the shutdown hook: nothing is cancelled, nothing
-is waited for, and the process exits mid-stream. With any page loaded lately, that is most
-shutdowns. This drops those entries first (they have no application to wait for).
+On SIGTERM, Daphne cancels every application instance and means to wait for them all
+(``Server.kill_all_applications``), so that a consumer can end what it was doing: a stream
+tells its room it stopped and writes its run's row. Daphne 4.2.3's version waits for none:
+
+- it reads ``details["application_instance"]`` for every connection it tracks, and some have
+  none (a keep-alive HTTP connection between requests, a request upgraded to a WebSocket in
+  the second before Daphne's reaper drops its entry): the KeyError ends the hook, nothing is
+  cancelled, and with any page loaded lately that is most shutdowns;
+- it waits with ``asyncio.gather``, which returns as soon as the first instance ends
+  cancelled, the usual way for all of them to end.
+
+This version skips connections without an application and waits for every instance,
+however each ends, for at most ``GRACE`` seconds. It calls ``on_stop`` first, for what no
+cancellation reaches: a sync stream's loop, in its thread.
 """
 
+import asyncio
+import logging
 import sys
+from collections.abc import Callable
 from typing import Any
 
+GRACE = 30.0  # seconds; a sync loop ends within one interval (at most 60 s), usually far less
 
-def patch_daphne() -> None:
+log = logging.getLogger(__name__)
+
+
+def patch_daphne(on_stop: Callable[[], None]) -> None:
     """Patch Daphne's server class, if this process is a Daphne (uvicorn needs nothing)."""
     server_module = sys.modules.get("daphne.server")
     if server_module is None:
         return
     server_class = server_module.Server
-    original = server_class.kill_all_applications
-    if getattr(original, "skips_idle_connections", False):
+    if getattr(server_class.kill_all_applications, "waits_for_all", False):
         return
+    from twisted.internet import defer
 
     def kill_all_applications(self: Any) -> Any:
-        for protocol, details in list(self.connections.items()):
-            if "application_instance" not in details:
-                del self.connections[protocol]
-        return original(self)
+        on_stop()
+        running = [
+            instance
+            for details in self.connections.values()
+            if (instance := details.get("application_instance")) is not None and not instance.done()
+        ]
+        for instance in running:
+            instance.cancel()
+        log.info("Stopping %d application instances", len(running))
+        if not running:
+            return None
+        return defer.Deferred.fromFuture(
+            asyncio.ensure_future(asyncio.wait(running, timeout=GRACE))
+        )
 
-    kill_all_applications.skips_idle_connections = True  # type: ignore[attr-defined]
+    kill_all_applications.waits_for_all = True  # type: ignore[attr-defined]
     server_class.kill_all_applications = kill_all_applications

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -304,14 +305,30 @@ class SyncTickConsumer(SyncConsumer):
     stream: Stream | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        self.loop_ended = threading.Event()
         try:
             await super().__call__(scope, receive, send)
         except asyncio.CancelledError:
-            # Daphne cancels a consumer 10 s after its client left, but cancelling cannot
-            # stop a thread: flag the stream orphaned for the loop to show, stoppable by anyone.
             if self.stream is not None and self.stream.is_live:
-                await live.aflag_orphaned(self.stream.room, self.stream.number)
+                if producing.SHUTDOWN.is_set():
+                    await self.end_with_the_server(self.stream.interval)
+                else:
+                    # Daphne cancels a consumer 10 s after its client left, but cancelling
+                    # cannot stop a thread: flag the stream orphaned for the loop to show,
+                    # stoppable by anyone.
+                    await live.aflag_orphaned(self.stream.room, self.stream.number)
             raise
+
+    async def end_with_the_server(self, interval: float) -> None:
+        """The server is stopping and has cancelled this consumer, which no thread hears:
+        the loop sees ``SHUTDOWN`` at its next tick, ends and writes its row. Wait for that
+        while the event loop still runs, then tell the room: sends from the loop's thread
+        fail once its consumer is cancelled."""
+        await asyncio.to_thread(self.loop_ended.wait, interval + 10)
+        if self.stream is not None and not self.stream.is_live:
+            event = events.stream_event(events.end_kind(self.stream), self.stream, time.time())
+            with contextlib.suppress(*STORE_DOWN):
+                await self.channel_layer.group_send(room_group(self.stream.room), event)
 
     def websocket_connect(self, message: Message) -> None:
         self.room = _room_from(self.scope)
@@ -341,7 +358,10 @@ class SyncTickConsumer(SyncConsumer):
             self.reply({"type": "error", "message": refused.message})
             self.close(CLOSE_REFUSED)
             return
-        self.run_stream(self.stream)
+        try:
+            self.run_stream(self.stream)
+        finally:
+            self.loop_ended.set()
 
     def websocket_disconnect(self, message: Message) -> None:
         raise StopConsumer
@@ -352,7 +372,8 @@ class SyncTickConsumer(SyncConsumer):
             self.publish("stream.started", stream)
             for seq in ticker.seqs:
                 time.sleep(ticker.wait_before(seq))
-                stream = stream.heard(*live.flags(stream.room, stream.number), time.time())
+                stop, orphaned = live.flags(stream.room, stream.number)
+                stream = stream.heard(stop, orphaned, time.time(), producing.SHUTDOWN.is_set())
                 if not stream.is_live:
                     break
                 stream = ticker.tick(stream, seq)
@@ -372,7 +393,8 @@ class SyncTickConsumer(SyncConsumer):
         finally:
             # However it ended, and even if the room could not be told: a row.
             run = recording.save(stream, ticker.lateness.ordered)
-            async_to_sync(recording.settle_later)(run)
+            with self.client_may_be_gone():
+                async_to_sync(recording.settle_later)(run)
             self.close()
 
     def publish(self, kind: str, stream: Stream) -> None:
@@ -496,7 +518,8 @@ class AsyncTickConsumer(AsyncConsumer):
             await self.publish("stream.started", stream)
             for seq in ticker.seqs:
                 await asyncio.sleep(ticker.wait_before(seq))
-                stream = stream.heard(*await live.aflags(stream.room, stream.number), time.time())
+                stop, orphaned = await live.aflags(stream.room, stream.number)
+                stream = stream.heard(stop, orphaned, time.time(), producing.SHUTDOWN.is_set())
                 if not stream.is_live:
                     break
                 stream = ticker.tick(stream, seq)

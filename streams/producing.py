@@ -42,6 +42,10 @@ class ProcessSlots:
 
 SLOTS = ProcessSlots()
 
+# Set once this server process is shutting down (dashboard_project/daphne_shutdown.py): a sync
+# loop, which no cancellation reaches, ends at its next tick.
+SHUTDOWN = threading.Event()
+
 
 def register(
     room: str, mode: Mode, count: int, interval: float, how_many: int, source: str = ""

@@ -152,10 +152,14 @@ class Stream:
             sent_at=sent_at,
         )
 
-    def heard(self, stop: bool, orphaned: bool, now: float) -> "Stream":
+    def heard(
+        self, stop: bool, orphaned: bool, now: float, server_stopping: bool = False
+    ) -> "Stream":
         """What the flags a running loop reads before each tick make of it: *orphaned* once
-        its client is known gone, *stopped* when anyone asked."""
+        its client is known gone, *stopped* when anyone asked or the server is stopping."""
         stream = self.orphan() if orphaned and not self.orphaned else self
+        if server_stopping:
+            return stream.ended(State.STOPPED, now, SERVER_STOPPED)
         return stream.ended(State.STOPPED, now, STOPPED_BY_USER) if stop else stream
 
     def orphan(self) -> "Stream":

@@ -91,19 +91,26 @@ async def test_redis_killed_and_back_the_page_says_so_and_resumes(redis_and_serv
         await viewer.wait_for(f'id="stream-{again}-body" class="card-body state-done"')
 
 
-async def test_an_async_stream_cut_by_a_server_stop_is_recorded_as_such(room):
-    """SIGTERM with an async stream running: Daphne cancels every application. The stream
-    tells the room and writes its row before the process exits, saying why it ended."""
+@pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_stream_cut_by_a_server_stop_is_recorded_as_such(room, mode):
+    """SIGTERM with a stream running: Daphne cancels every application and waits for them.
+    An async loop is cancelled; a sync loop, in its thread, sees the stop at its next tick.
+    Either way the stream writes its row before the process exits, saying why it ended,
+    and the process exits at once rather than when the stream would have ended."""
     with tempfile.TemporaryDirectory() as work:
         server = Daphne(Path(work))
         server.start()
         try:
             async with Viewer(server.url, room) as viewer:
-                [number] = await viewer.start("async", count=200, interval=0.05, streams=1)
-                producer = asyncio.create_task(run_producer(server.url, room, "async", number))
+                [number] = await viewer.start(mode, count=200, interval=0.05, streams=1)
+                producer = asyncio.create_task(run_producer(server.url, room, mode, number))
                 body = f'id="stream-{number}-body" class="card-body state-running" data-seq="3"'
                 await viewer.wait_for(body)
-                await asyncio.to_thread(server.stop)
+                assert server.proc is not None
+                asked = time.monotonic()
+                server.proc.terminate()
+                await asyncio.to_thread(server.proc.wait, 10)  # TimeoutExpired: it hung
+                exited_after = time.monotonic() - asked
                 with contextlib.suppress(Exception):
                     await producer  # its connection went with the server
             with sqlite3.connect(Path(work) / "db.sqlite3") as db:
@@ -117,3 +124,4 @@ async def test_an_async_stream_cut_by_a_server_stop_is_recorded_as_such(room):
     [(outcome, note, sent)] = rows
     assert (outcome, note) == ("stopped", "the server stopped"), rows
     assert 3 <= sent < 200
+    assert exited_after < 5, exited_after  # 200 x 0.05 s: the stream had 9 s left

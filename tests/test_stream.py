@@ -100,3 +100,15 @@ def test_what_a_running_loop_makes_of_its_flags():
         12,
     )
     assert stopped.outcome is Outcome.ORPHANED
+
+
+def test_a_running_loop_ends_when_its_server_stops_whatever_the_flags_say():
+    running = make().started(10.0, ThreadModel.SHARED)
+    for stop in (False, True):
+        ended = running.heard(stop=stop, orphaned=False, now=11, server_stopping=True)
+        assert (ended.state, ended.note, ended.ended_at) == (
+            State.STOPPED,
+            "the server stopped",
+            11,
+        )
+        assert ended.outcome is Outcome.STOPPED
