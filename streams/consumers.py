@@ -322,8 +322,8 @@ class SyncTickConsumer(SyncConsumer):
     async def end_with_the_server(self, interval: float) -> None:
         """The server is stopping and has cancelled this consumer, which no thread hears:
         the loop sees ``SHUTDOWN`` at its next tick, ends and writes its row. Wait for that
-        while the event loop still runs, then tell the room: sends from the loop's thread
-        fail once its consumer is cancelled."""
+        while the event loop still runs, then tell the room the end again: asgiref cancels
+        whatever send the loop's thread had in flight at the cancel, which may be that one."""
         await asyncio.to_thread(self.loop_ended.wait, interval + 10)
         if self.stream is not None and not self.stream.is_live:
             event = events.stream_event(events.end_kind(self.stream), self.stream, time.time())
