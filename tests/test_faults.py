@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.client import Viewer, run_producer
+from streams.client import Viewer, card_body, run_producer
 from tests.server import Daphne, KillableRedis
 
 pytestmark = pytest.mark.live
@@ -57,7 +57,7 @@ async def test_redis_killed_and_back_the_page_says_so_and_resumes(redis_and_serv
     async with Viewer(server.url, room) as viewer:
         [number] = await viewer.start("async", count=3, interval=0.1, streams=1)
         await run_producer(server.url, room, "async", number)
-        await viewer.wait_for(f'id="stream-{number}-body" class="card-body state-done"')
+        await viewer.wait_for(card_body(number, "done"))
 
         redis.kill()
         await viewer.wait_for(DOWN, timeout=20)
@@ -88,7 +88,7 @@ async def test_redis_killed_and_back_the_page_says_so_and_resumes(redis_and_serv
         # And it is live again: a new stream ticks on this very connection, no reload.
         [again] = await viewer.start("async", count=3, interval=0.1, streams=1)
         await run_producer(server.url, room, "async", again)
-        await viewer.wait_for(f'id="stream-{again}-body" class="card-body state-done"')
+        await viewer.wait_for(card_body(again, "done"))
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
@@ -104,8 +104,7 @@ async def test_a_stream_cut_by_a_server_stop_is_recorded_as_such(room, mode):
             async with Viewer(server.url, room) as viewer:
                 [number] = await viewer.start(mode, count=200, interval=0.05, streams=1)
                 producer = asyncio.create_task(run_producer(server.url, room, mode, number))
-                body = f'id="stream-{number}-body" class="card-body state-running" data-seq="3"'
-                await viewer.wait_for(body)
+                await viewer.wait_for(card_body(number) + ' data-seq="3"')
                 assert server.proc is not None
                 asked = time.monotonic()
                 server.proc.terminate()

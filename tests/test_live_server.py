@@ -17,7 +17,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from streams.client import Viewer, overlap, run_producer, run_streams, running, ws_base
+from streams.client import Viewer, card_body, cards, overlap, run_producer, run_streams, ws_base
 from streams.schedule import percentile
 from tests.server import ROOT, daphne
 
@@ -61,10 +61,10 @@ async def test_viewer_stays_live_while_a_sync_stream_loops(server, room):
     async with Viewer(server, room) as starter:
         [async_number] = await starter.start("async", count=40, interval=0.1, streams=1)
         async_run = asyncio.create_task(run_producer(server, room, "async", async_number))
-        await starter.wait_for(running(async_number))
+        await starter.wait_for(card_body(async_number))
         [sync_number] = await starter.start("sync", count=12, interval=0.25, streams=1)
         sync_run = asyncio.create_task(run_producer(server, room, "sync", sync_number))
-        await starter.wait_for(running(sync_number))
+        await starter.wait_for(card_body(sync_number))
 
         # The sync loop now holds the shared thread for ~3 s.
         asked = time.monotonic()
@@ -86,10 +86,10 @@ async def test_viewer_stays_live_while_a_sync_stream_loops(server, room):
     assert sent_lateness[int(0.95 * len(sent_lateness))] < 0.1
 
 
+RUN = "running"
+
+
 async def _collect_ticks(viewer: Viewer, number: int, seconds: float) -> list[tuple[int, float]]:
-    card = re.compile(
-        rf'id="stream-{number}-body" class="card-body state-running" data-seq="(\d+)"'
-    )
     arrivals = []
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
@@ -97,7 +97,9 @@ async def _collect_ticks(viewer: Viewer, number: int, seconds: float) -> list[tu
             at, text = await viewer.next_frame(left)
         except TimeoutError:
             break
-        arrivals += [(int(seq), at) for seq in card.findall(text)]
+        arrivals += [
+            (seq, at) for n, state, seq in cards(text) if (n, state) == (number, "running")
+        ]
     # The snapshot repeats a tick already sent; keep each tick's first arrival.
     first: dict[int, float] = {}
     for seq, at in arrivals:
@@ -209,4 +211,4 @@ async def test_manage_py_stream_as_a_websocket_client_works_on_the_default_layer
         assert len(ticks) == 3
         card = await viewer.wait_for("from a WebSocket client at 127.0.0.1")
         number = int(re.search(r'id="stream-(\d+)-body"', card)[1])
-        await viewer.wait_for(f'id="stream-{number}-body" class="card-body state-done"')
+        await viewer.wait_for(card_body(number, "done"))

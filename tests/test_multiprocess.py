@@ -17,14 +17,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from streams.client import Viewer, run_producer, running
+from streams.client import Viewer, card_body, cards, run_producer
 from tests.server import ROOT, Daphne, daphne_server
 from tests.wsclient import eventually
 
 pytestmark = pytest.mark.live
 
 PROCESS = re.compile(r"process <b>([^<]+)</b>")
-SEQ = r'id="stream-{}-body" class="card-body state-\w+" data-seq="(\d+)"'
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +36,9 @@ def servers(redis_url: str, shared_database_url: str) -> Iterator[tuple[Daphne, 
 async def _seqs_seen(viewer: Viewer, number: int, until: int, timeout: float = 15) -> list[int]:
     """The tick numbers of stream ``number`` this viewer got, up to ``until``."""
     seen: list[int] = []
-    pattern = re.compile(SEQ.format(number))
     while not seen or seen[-1] < until:
         _, text = await viewer.next_frame(timeout)
-        seen += [int(seq) for seq in pattern.findall(text)]
+        seen += [seq for n, _state, seq in cards(text) if n == number]
     return seen
 
 
@@ -65,11 +63,8 @@ async def test_a_late_joiner_on_b_gets_the_snapshot_a_wrote(servers, room):
         await _seqs_seen(on_a, number, until=5)
         async with Viewer(b.url, room) as late:
             _, snapshot = await late.next_frame(10)
-            [(state, seq)] = re.findall(
-                rf'id="stream-{number}-body" class="card-body state-(\w+)" data-seq="(\d+)"',
-                snapshot,
-            )
-            assert state == "running" and int(seq) >= 5
+            [(state, seq)] = [(s, q) for n, s, q in cards(snapshot) if n == number]
+            assert state == "running" and seq >= 5
         await on_a.send({"action": "stop", "stream": number})
         assert (await producing).outcome == "stopped"
 
@@ -113,7 +108,7 @@ async def test_manage_py_stream_from_a_third_process_shows_on_both(
         for viewer in (on_a, on_b):
             card = await viewer.wait_for("from manage.py stream on")
             number = int(re.search(r'id="stream-(\d+)-body"', card)[1])
-            await viewer.wait_for(running(number).replace("running", "done"))
+            await viewer.wait_for(card_body(number, "done"))
 
 
 def _page(url: str) -> str:

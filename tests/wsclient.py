@@ -10,10 +10,10 @@ from typing import Any
 from channels.testing import WebsocketCommunicator
 
 from dashboard_project.asgi import application
+from streams import client
 from streams.events import END_EVENTS
 
 ORIGIN = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
-CARD = re.compile(r'<div id="stream-(\d+)-body" class="card-body state-(\w+)" data-seq="(\d+)"')
 
 
 async def eventually[T](
@@ -70,7 +70,7 @@ async def receive_until(comm: WebsocketCommunicator, done: Any, timeout: float =
 
 def cards(frames: list[str]) -> list[tuple[int, str, int]]:
     """(stream number, state, seq) of every stream card in ``frames``, in order."""
-    return [(int(n), state, int(seq)) for f in frames for n, state, seq in CARD.findall(f)]
+    return [card for frame in frames for card in client.cards(frame)]
 
 
 async def start(

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from streams.client import Viewer, run_producer, run_streams, running
+from streams.client import Viewer, card_body, run_producer, run_streams
 from tests.bench import stats
 from tests.server import daphne
 
@@ -66,12 +66,12 @@ async def while_sync_loops(url: str, seconds: float = 3.0) -> WhileSyncLoops:
     async with Viewer(url, name) as starter:
         [ticking] = await starter.start("async", count=60, interval=0.05, streams=1)
         async_run = asyncio.create_task(run_producer(url, name, "async", ticking))
-        await starter.wait_for(running(ticking))
+        await starter.wait_for(card_body(ticking))
         [blocker] = await starter.start(
             "sync", count=round(seconds / INTERVAL), interval=INTERVAL, streams=1
         )
         sync_run = asyncio.create_task(run_producer(url, name, "sync", blocker))
-        await starter.wait_for(running(blocker))
+        await starter.wait_for(card_body(blocker))
 
         asked = time.monotonic()
         async with Viewer(url, name) as late:
