@@ -82,6 +82,7 @@ class Viewer:
         self.http_url = http_url
         self.room = room
         self.frames: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
+        self.read = 0  # characters of every frame read so far
         self._ws: ClientConnection | None = None
         self._reader: asyncio.Task[None] | None = None
 
@@ -103,14 +104,19 @@ class Viewer:
     async def _read(self, ws: ClientConnection) -> None:
         """Every frame, into ``frames``; and, as the page does, an ack every ``ACK_EVERY``
         characters read, or the server would take this client for one that stopped reading."""
-        read = acked = 0
+        acked = 0
         async for frame in ws:
             text = str(frame)
             self.frames.put_nowait((time.monotonic(), text))
-            read += len(text)
-            if read - acked >= ACK_EVERY:
-                acked = read
-                await ws.send(json.dumps({"action": "ack", "read": read}))
+            self.read += len(text)
+            if self.read - acked >= ACK_EVERY:
+                acked = self.read
+                await ws.send(json.dumps({"action": "ack", "read": acked}))
+
+    @property
+    def open(self) -> bool:
+        """Its connection is up: the server has not closed it."""
+        return self._ws is not None and self._ws.close_code is None
 
     def abort(self) -> None:
         """Drop the TCP connection without a closing handshake, as a vanished client."""
