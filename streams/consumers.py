@@ -130,9 +130,7 @@ class RoomConsumer(AsyncConsumer):
             if self.gauging:
                 gauges.SAMPLER.left()
             if self.counted and self.room is not None:
-                with contextlib.suppress(*STORE_DOWN):
-                    await live.aviewer_left(self.room)
-                PRESENCE.mark(self.room)
+                PRESENCE.left(self.room)  # written and sent with the next broadcast
 
     async def dispatch(self, message: Message) -> None:
         # AsyncConsumer.dispatch first awaits aclose_old_connections(), a thread-sensitive
@@ -163,9 +161,9 @@ class RoomConsumer(AsyncConsumer):
             await fanout.join(gauges.GROUP, self.inbox)
             gauges.SAMPLER.joined()
             self.gauging = True
-            viewers = await live.aviewer_joined(room)
+            PRESENCE.joined(room)
             self.counted = True
-            PRESENCE.mark(room)
+            viewers = await PRESENCE.count(room)
             # A viewer who joins mid-stream, or reconnects, sees the current counters at
             # once, and counts ticks from there: the ones before are unseen, not lost.
             await self.expire_stale(room)

@@ -8,6 +8,7 @@ that runs it with ``thread_sensitive=False``: Django's own ``cache.aget`` & co. 
 one shared sync thread.
 """
 
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -15,6 +16,7 @@ from asgiref.sync import sync_to_async
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
+from streams import headcount
 from streams.stream import Stream, ThreadModel
 
 # What the cache and the Redis layers raise while Redis is gone: callers that can go on
@@ -96,17 +98,27 @@ def _add(key: str, delta: int) -> int:
         return cache.incr(key, delta)
 
 
-def viewer_joined(room: str) -> int:
-    """Count a viewer in; the room's viewers now, over every process sharing the cache."""
-    return _add(_key(room, "viewers"), 1)
+def set_viewers(room: str, process: str, count: int, now: float, lease: float) -> int:
+    """``process`` has ``count`` viewers of ``room``, for ``lease`` seconds unless renewed;
+    the room's viewers now, over every process sharing the cache whose lease holds
+    (streams/headcount.py). Each process writes only its own count. The registry is read,
+    changed and written back: two processes registering at once may drop one, which is
+    back within its next renewal."""
+    key = _key(room, "processes")
+    registry = headcount.renewed(cache.get(key), process, now, lease)
+    cache.set(key, registry, TTL)
+    cache.set(_key(room, "viewers", process), count, lease)
+    return _viewers(room, registry, now)
 
 
-def viewer_left(room: str) -> int:
-    return max(0, _add(_key(room, "viewers"), -1))
+def viewers(room: str, now: float | None = None) -> int:
+    """The room's viewers, over every process whose lease holds."""
+    return _viewers(room, cache.get(_key(room, "processes")), now or time.time())
 
 
-def viewers(room: str) -> int:
-    return max(0, cache.get(_key(room, "viewers"), 0))
+def _viewers(room: str, registry: Any, now: float) -> int:
+    keys = [_key(room, "viewers", p) for p in headcount.live_processes(registry, now)]
+    return headcount.total(cache.get_many(keys).values())
 
 
 def report_delivery(room: str, number: int, received: int, lost: int) -> None:
@@ -148,9 +160,7 @@ arequest_stop = off_thread(request_stop)
 aflag_orphaned = off_thread(flag_orphaned)
 aflags = off_thread(flags)
 athread_model = off_thread(thread_model)
-aviewer_joined = off_thread(viewer_joined)
-aviewer_left = off_thread(viewer_left)
-aviewers = off_thread(viewers)
+aset_viewers = off_thread(set_viewers)
 areport_delivery = off_thread(report_delivery)
 adelivery = off_thread(delivery)
 aset_thread_model = off_thread(set_thread_model)

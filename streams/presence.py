@@ -1,18 +1,24 @@
 """How many viewers a room has, pushed to the room live.
 
-The count lives in the cache (streams/live.py): per process by default, across every
-process sharing Redis when ``REDIS_URL`` is set. Joins and leaves only mark the room; a
-timer sends the marked rooms' counts ``PERIOD`` later, so a burst of a thousand connects
-costs a handful of broadcasts, not a thousand to each of a thousand viewers.
+This process counts its own viewers of each room and keeps that count in the cache under a
+lease (streams/headcount.py), renewed every third of it while it has viewers there: the
+count covers every process sharing Redis when ``REDIS_URL`` is set, and a process that dies
+drops out of it when its lease lapses. Joins and leaves only mark the room; a timer writes
+and sends the marked rooms' counts ``PERIOD`` later, so a burst of a thousand connects costs a
+handful of broadcasts, not a thousand to each of a thousand viewers.
 """
 
 import asyncio
 import logging
+import time
+from collections import Counter
 from typing import Any
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 from streams import events, fragments, live
+from streams.gauges import PROCESS
 from streams.rooms import room_group
 
 log = logging.getLogger(__name__)
@@ -21,19 +27,48 @@ PERIOD = 0.5
 
 class Presence:
     def __init__(self) -> None:
+        self.local: Counter[str] = Counter()  # this process's viewers, per room
         self.changed: set[str] = set()
         self.timer: asyncio.TimerHandle | None = None
         self.timer_loop: asyncio.AbstractEventLoop | None = None
+        self.renewal: asyncio.TimerHandle | None = None
+        self.renewal_loop: asyncio.AbstractEventLoop | None = None
         self.sending: set[asyncio.Task[None]] = set()  # strong references until done
 
+    def joined(self, room: str) -> None:
+        self.local[room] += 1
+        self.mark(room)
+
+    def left(self, room: str) -> None:
+        self.local[room] -= 1
+        if self.local[room] <= 0:
+            del self.local[room]
+        self.mark(room)
+
+    async def count(self, room: str) -> int:
+        """Write this process's count of ``room``'s viewers; the room's, over every process."""
+        lease = settings.DASHBOARD_PRESENCE_LEASE
+        return await live.aset_viewers(room, PROCESS, self.local[room], time.time(), lease)
+
     def mark(self, room: str) -> None:
-        """``room``'s count changed: broadcast it within ``PERIOD``."""
+        """``room``'s count changed, or is due for renewal: write and broadcast it within
+        ``PERIOD``."""
         self.changed.add(room)
         loop = asyncio.get_running_loop()
         if self.timer is None or self.timer_loop is not loop:
             self.timer, self.timer_loop = loop.call_later(PERIOD, self._due), loop
-        # A timer is a plain callback: one left on a loop that closes (a test's) is dropped
+        if self.renewal is None or self.renewal_loop is not loop:
+            every = settings.DASHBOARD_PRESENCE_LEASE / 3
+            self.renewal, self.renewal_loop = loop.call_later(every, self._renew), loop
+        # Timers are plain callbacks: one left on a loop that closes (a test's) is dropped
         # silently, where a sleeping task would be reported destroyed.
+
+    def _renew(self) -> None:
+        """Renew this process's lease on every room it has viewers in; the broadcast also
+        shows a count that fell because another process's lease lapsed."""
+        self.renewal = None
+        for room in list(self.local):
+            self.mark(room)
 
     def _due(self) -> None:
         self.timer = None
@@ -46,7 +81,7 @@ class Presence:
         layer: Any = get_channel_layer()
         try:
             for room in rooms:
-                html = fragments.presence(await live.aviewers(room))
+                html = fragments.presence(await self.count(room))
                 event = events.room_event("room.presence", html)
                 await layer.group_send(room_group(room), event)
         except live.STORE_DOWN as error:

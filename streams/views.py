@@ -27,7 +27,7 @@ def dashboard(request: HttpRequest, room: str = DEFAULT_ROOM) -> HttpResponse:
         room_now = {
             **fragments.thread_model_context(room, live.thread_model(room)),
             "columns": fragments.column_contexts(live.streams(room), time.time()),
-            "viewers": live.viewers(room),
+            "viewers": live.viewers(room, time.time()),
         }
     except STORE_DOWN:
         # Redis is gone: the page still loads, says so, and fills in by itself once the

@@ -152,3 +152,16 @@ def _numsub(url: str, channel: str) -> int:
         return int(count)
     finally:
         client.close()
+
+
+async def test_the_viewers_of_a_process_that_died_stop_counting(redis_url, room):
+    """A process killed with a viewer connected never says it left: its count lapses with
+    its lease (1.5 s here, 30 s by default), and the other process's page shows the drop."""
+    lease = {"DASHBOARD_PRESENCE_LEASE": "1.5"}
+    with daphne_server(redis_url, lease) as a, daphne_server(redis_url, lease) as doomed:
+        async with Viewer(a.url, room) as on_a, Viewer(doomed.url, room):
+            await on_a.wait_for("<b>2</b> viewers in this room")
+            assert doomed.proc is not None
+            doomed.proc.kill()  # SIGKILL: no cleanup, no goodbye
+            await asyncio.to_thread(doomed.proc.wait, 10)
+            await on_a.wait_for("<b>1</b> viewer in this room", timeout=10)

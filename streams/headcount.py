@@ -1,0 +1,30 @@
+"""A room's viewers over every server process, such that a process that dies stops counting.
+
+Each process keeps its own count of a room's viewers in the cache under a lease it renews,
+and lists itself in the room's registry of processes with the same lease. A process killed
+with viewers connected never says they left; its lease lapses instead, and the room's count
+drops by them. Pure: the cache reads and writes are in streams/live.py.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+
+def renewed(registry: Any, process: str, now: float, lease: float) -> dict[str, float]:
+    """The registry (process -> lease end) with ``process`` renewed and lapsed ones dropped.
+    Anything but a dict (nothing yet, or an older format) counts as empty."""
+    entries = registry if isinstance(registry, dict) else {}
+    kept = {name: until for name, until in entries.items() if until > now}
+    kept[process] = now + lease
+    return kept
+
+
+def live_processes(registry: Any, now: float) -> list[str]:
+    """The processes whose lease holds at ``now``."""
+    entries = registry if isinstance(registry, dict) else {}
+    return [name for name, until in entries.items() if until > now]
+
+
+def total(counts: Iterable[Any]) -> int:
+    """The sum of the processes' counts; a count that lapsed (None) or is not one, 0."""
+    return sum(c for c in counts if isinstance(c, int) and not isinstance(c, bool) and c > 0)
