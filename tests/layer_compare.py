@@ -27,7 +27,7 @@ import logging
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -176,16 +176,18 @@ async def churn(kind: str, url: str, members: int, messages: int, churners: int)
     for member in steady:
         await member.join()
 
+    stopping = asyncio.Event()
+
     async def come_and_go(index: int) -> None:
-        while True:
+        # Each comes and goes whole, as a consumer does, and is told to stop between
+        # visits: cancelled in the middle of a layer command, redis-py's pub/sub connection
+        # can be left shared by two readers, which is not what this compares.
+        while not stopping.is_set():
             member = Member(layer, group)
-            try:  # cancelled anywhere, even mid-join, it leaves: only the dead ones may not
-                await member.join()
-                await asyncio.sleep(0.05 + (index % 5) * 0.02)
-            finally:
-                await member.stop()
-                if hasattr(member, "channel"):
-                    await layer.group_discard(group, member.channel)
+            await member.join()
+            await asyncio.sleep(0.05 + (index % 5) * 0.02)
+            await member.stop()
+            await layer.group_discard(group, member.channel)
 
     async def killed_process() -> None:
         dead = make_layer(kind, url)
@@ -203,9 +205,8 @@ async def churn(kind: str, url: str, members: int, messages: int, churners: int)
         send_at(layer, group, messages, 100, figures), *(killed_process() for _ in range(5))
     )
     await drained(steady, figures.sent)
-    for task in churning:
-        task.cancel()
-    await asyncio.gather(*churning, return_exceptions=True)
+    stopping.set()
+    await asyncio.gather(*churning)
     for member in steady:
         await member.stop()
     figures.expected = figures.sent * members
@@ -262,6 +263,18 @@ async def outage(kind: str, server: Redis, members: int) -> Figures:
     return figures
 
 
+PHASE_TIMEOUT = 60.0
+
+
+async def bounded(kind: str, name: str, phase: Coroutine[Any, Any, Figures]) -> Figures:
+    """A phase takes seconds: a hang is named, rather than left to the suite's timeout."""
+    try:
+        return await asyncio.wait_for(phase, PHASE_TIMEOUT)
+    except TimeoutError:
+        stuck = f"the {kind} layer's {name} phase still runs after {PHASE_TIMEOUT:g} s"
+        raise TimeoutError(stuck) from None
+
+
 def table(title: str, rows: list[Figures], columns: list[str]) -> str:
     lines = [f"\n{title}", "  " + " | ".join(f"{c:>14}" for c in ["layer", *columns])]
     for row in rows:
@@ -281,9 +294,14 @@ async def main(members: int, messages: int, churners: int) -> dict[str, list[dic
     results: dict[str, list[Figures]] = {"latency": [], "churn": [], "outage": []}
     for kind in LAYERS:
         with redis() as server:
-            results["latency"].append(await latency(kind, server.url, members, messages))
-            results["churn"].append(await churn(kind, server.url, members, messages, churners))
-            results["outage"].append(await outage(kind, server, members))
+            url = server.url
+            results["latency"].append(
+                await bounded(kind, "latency", latency(kind, url, members, messages))
+            )
+            results["churn"].append(
+                await bounded(kind, "churn", churn(kind, url, members, messages, churners))
+            )
+            results["outage"].append(await bounded(kind, "outage", outage(kind, server, members)))
     columns = {
         "latency": ["sent", "delivered_share", "p50_ms", "p99_ms", "max_ms"],
         "churn": ["sent", "delivered_share", "p99_ms", "ghosts"],
