@@ -15,13 +15,14 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 
 from dashboard_project.daphne_shutdown import patch_daphne  # noqa: E402
 from streams.origins import OriginGate  # noqa: E402
+from streams.presence import PRESENCE  # noqa: E402
 from streams.producing import SHUTDOWN  # noqa: E402
 from streams.routing import websocket_urlpatterns  # noqa: E402
 
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
 
 # So that SIGTERM lets running streams end, tell their rooms and record their runs.
-patch_daphne(on_stop=SHUTDOWN.set)
+patch_daphne(SHUTDOWN.set, PRESENCE.withdraw)
 
 application = ProtocolTypeRouter(
     {

@@ -12,8 +12,9 @@ tells its room it stopped and writes its run's row. Daphne 4.2.3's version waits
   cancelled, the usual way for all of them to end.
 
 This version skips connections without an application and waits for every instance,
-however each ends, for at most ``GRACE`` seconds. It calls ``on_stop`` first, for what no
-cancellation reaches: a sync stream's loop, in its thread.
+however each ends, for at most ``GRACE`` seconds. It calls each of ``on_stop`` first, for what
+no cancellation reaches (a sync stream's loop, in its thread) and what no timer will do once
+the loop stops (this process's viewer counts).
 """
 
 import asyncio
@@ -22,12 +23,16 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-GRACE = 30.0  # seconds; a sync loop ends within one interval (at most 60 s), usually far less
+from streams.commands import INTERVAL_RANGE
+
+# Seconds: a sync loop sees the stop after its current sleep, one interval (at most 60 s),
+# then tells its room and writes its row.
+GRACE = INTERVAL_RANGE[1] + 15
 
 log = logging.getLogger(__name__)
 
 
-def patch_daphne(on_stop: Callable[[], None]) -> None:
+def patch_daphne(*on_stop: Callable[[], None]) -> None:
     """Patch Daphne's server class, if this process is a Daphne (uvicorn needs nothing)."""
     server_module = sys.modules.get("daphne.server")
     if server_module is None:
@@ -38,7 +43,8 @@ def patch_daphne(on_stop: Callable[[], None]) -> None:
     from twisted.internet import defer
 
     def kill_all_applications(self: Any) -> Any:
-        on_stop()
+        for call in on_stop:
+            call()
         running = [
             instance
             for details in self.connections.values()

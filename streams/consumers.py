@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -163,7 +162,7 @@ class RoomConsumer(AsyncConsumer):
             self.gauging = True
             PRESENCE.joined(room)
             self.counted = True
-            viewers = await PRESENCE.count(room)
+            viewers = await PRESENCE.seen(room)
             # A viewer who joins mid-stream, or reconnects, sees the current counters at
             # once, and counts ticks from there: the ones before are unseen, not lost.
             await self.expire_stale(room)
@@ -303,7 +302,8 @@ class SyncTickConsumer(SyncConsumer):
     stream: Stream | None = None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        self.loop_ended = threading.Event()
+        self.loop_ended = asyncio.Event()  # set from the loop's thread, through the loop
+        self.event_loop = asyncio.get_running_loop()
         try:
             await super().__call__(scope, receive, send)
         except asyncio.CancelledError:
@@ -322,7 +322,8 @@ class SyncTickConsumer(SyncConsumer):
         the loop sees ``SHUTDOWN`` at its next tick, ends and writes its row. Wait for that
         while the event loop still runs, then tell the room the end again: asgiref cancels
         whatever send the loop's thread had in flight at the cancel, which may be that one."""
-        await asyncio.to_thread(self.loop_ended.wait, interval + 10)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.loop_ended.wait(), interval + 10)
         if self.stream is not None and not self.stream.is_live:
             event = events.stream_event(events.end_kind(self.stream), self.stream, time.time())
             with contextlib.suppress(*STORE_DOWN):
@@ -359,7 +360,8 @@ class SyncTickConsumer(SyncConsumer):
         try:
             self.run_stream(self.stream)
         finally:
-            self.loop_ended.set()
+            with contextlib.suppress(RuntimeError):  # the event loop is closed: no one waits
+                self.event_loop.call_soon_threadsafe(self.loop_ended.set)
 
     def websocket_disconnect(self, message: Message) -> None:
         raise StopConsumer
@@ -446,13 +448,18 @@ class AsyncTickConsumer(AsyncConsumer):
         try:
             await super().__call__(scope, receive, send)
         except asyncio.CancelledError:
-            # Daphne cancels every application as it shuts down (SIGTERM), and waits for it.
-            self.stop_note = SERVER_STOPPED
+            # Daphne cancels every application as it shuts down (SIGTERM), and waits for
+            # it; it also cancels one whose client left 10 s ago and has not finished (its
+            # disconnect queued behind the shared sync thread), once a second until it has.
+            if producing.SHUTDOWN.is_set():
+                self.stop_note = SERVER_STOPPED
             raise
         finally:
             # However the connection ends, its loop must not outlive it, and its end is told
-            # and recorded before the consumer goes (or the process exits).
-            await self.end_loop()
+            # and recorded before the consumer goes (or the process exits): shielded from
+            # Daphne's repeated cancels.
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(self.end_loop())
             if self.stream is not None:
                 group = stream_group(self.stream.room, self.stream.number)
                 with contextlib.suppress(*STORE_DOWN):

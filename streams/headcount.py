@@ -19,6 +19,15 @@ def renewed(registry: Any, process: str, now: float, lease: float) -> dict[str, 
     return kept
 
 
+def due(registry: Any, process: str, now: float, lease: float) -> bool:
+    """Whether ``process`` must renew its registration: it is missing, or a third of its
+    lease has gone. Renewing no more often keeps the registry's writes (and their races
+    between processes) to one per process per third of a lease."""
+    entries = registry if isinstance(registry, dict) else {}
+    until = entries.get(process)
+    return not isinstance(until, int | float) or until - now < lease * 2 / 3
+
+
 def live_processes(registry: Any, now: float) -> list[str]:
     """The processes whose lease holds at ``now``."""
     entries = registry if isinstance(registry, dict) else {}

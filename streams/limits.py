@@ -45,10 +45,12 @@ ACK_EVERY = 256 * 1024
 class Unread:
     """What a connection sent its client and has not heard it read, in characters.
 
-    A client that stops reading (a stalled tab, a dead network, a hostile script) does not
-    stop the server writing: Daphne buffers whatever the socket will not take, without
-    bound. Each viewer says how much it has read; a connection whose unread characters
-    pass ``limit`` is one whose client is not keeping up, and is closed.
+    A client that stops reading (a stalled tab, a dead network) does not stop the server
+    writing: Daphne buffers whatever the socket will not take, without bound. Each viewer
+    says how much it has read; a connection whose unread characters pass ``limit`` is one
+    whose client is not keeping up, and is closed. Cooperative: a client that acks what it
+    never read is left to Daphne's ping. Characters, not bytes: the fragments are ASCII but
+    for user text (chat, at most 500 characters a line), up to 4 bytes a character.
     """
 
     limit: int

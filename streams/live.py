@@ -105,20 +105,27 @@ def set_viewers(room: str, process: str, count: int, now: float, lease: float) -
     changed and written back: two processes registering at once may drop one, which is
     back within its next renewal."""
     key = _key(room, "processes")
-    registry = headcount.renewed(cache.get(key), process, now, lease)
-    cache.set(key, registry, TTL)
+    registry = cache.get(key)
+    if headcount.due(registry, process, now, lease):
+        registry = headcount.renewed(registry, process, now, lease)
+        cache.set(key, registry, TTL)
     cache.set(_key(room, "viewers", process), count, lease)
     return _viewers(room, registry, now)
 
 
-def viewers(room: str, now: float | None = None) -> int:
-    """The room's viewers, over every process whose lease holds."""
-    return _viewers(room, cache.get(_key(room, "processes")), now or time.time())
+def viewers(room: str, now: float | None = None, besides: str | None = None) -> int:
+    """The room's viewers, over every process whose lease holds (but ``besides``)."""
+    return _viewers(room, cache.get(_key(room, "processes")), now or time.time(), besides)
 
 
-def _viewers(room: str, registry: Any, now: float) -> int:
-    keys = [_key(room, "viewers", p) for p in headcount.live_processes(registry, now)]
-    return headcount.total(cache.get_many(keys).values())
+def withdraw_viewers(rooms: list[str], process: str) -> None:
+    """``process`` stops: its counts go now, not when their leases lapse."""
+    cache.delete_many([_key(room, "viewers", process) for room in rooms])
+
+
+def _viewers(room: str, registry: Any, now: float, besides: str | None = None) -> int:
+    live = [p for p in headcount.live_processes(registry, now) if p != besides]
+    return headcount.total(cache.get_many([_key(room, "viewers", p) for p in live]).values())
 
 
 def report_delivery(room: str, number: int, received: int, lost: int) -> None:
@@ -161,6 +168,7 @@ aflag_orphaned = off_thread(flag_orphaned)
 aflags = off_thread(flags)
 athread_model = off_thread(thread_model)
 aset_viewers = off_thread(set_viewers)
+aviewers = off_thread(viewers)
 areport_delivery = off_thread(report_delivery)
 adelivery = off_thread(delivery)
 aset_thread_model = off_thread(set_thread_model)

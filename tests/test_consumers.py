@@ -363,6 +363,21 @@ async def test_async_stream_stops_at_once_when_its_client_leaves(room):
     await viewer.disconnect()
 
 
+async def test_an_async_stream_daphne_reaps_reads_its_client_left(room):
+    """Daphne cancels a consumer whose client left 10 s ago and which has not finished, as
+    it cancels every one at shutdown: only the shutdown is "the server stopped"."""
+    viewer, _ = await open_viewer(room)
+    number, producer = await running_stream(viewer, room, "async", count=500, interval=0.02)
+
+    producer.future.cancel()  # what Daphne's application checker does
+    frames = await receive_until(viewer, ended(number, "stopped"), timeout=2)
+    assert "its client left" in frames[-1]
+    await receive_until(viewer, lambda fs: "history-rows" in "".join(fs))
+    run = await StreamRun.objects.aget(room=room, number=number)
+    assert (run.outcome, run.note) == ("stopped", "its client left")
+    await viewer.disconnect()
+
+
 async def test_sync_stream_whose_client_left_is_orphaned_and_stoppable(room):
     viewer, _ = await open_viewer(room)
     number, producer = await running_stream(viewer, room, "sync", count=300, interval=0.02)
