@@ -109,14 +109,17 @@ def main() -> None:
     load_before = _load()
     print(
         f"{'full' if args.full else 'quick'} run: {len(setups)} setups, N in {viewers}, "
-        f"{count} ticks each; concurrency K in {ks}; load average {load_before}"
+        f"{count} ticks each; concurrency K in {'none' if args.no_concurrency else ks}; "
+        f"load average {load_before}"
     )
     points: list[sweep.Point] = []
     if not args.no_fanout:
         print(report.POINT_HEADER)
-        points = sweep.run_all(
-            setups, viewers, count, INTERVAL, show=lambda p: print(report.point_row(p), flush=True)
-        )
+
+        def show(point: sweep.Point) -> None:
+            print(report.point_row(point), flush=True)
+
+        points = sweep.run_all(setups, sweep.Sweep(viewers, count, INTERVAL, show))
     batches: list[concurrency.Batch] = []
     scenario = None
     if not args.no_concurrency:

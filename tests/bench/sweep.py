@@ -59,48 +59,46 @@ def judge(result: dict[str, Any]) -> bool:
     return stats.good(p99, result["lost"], result["failed"])
 
 
-def sweep(
-    setup: Setup,
-    served: Served,
-    viewers: Sequence[int],
-    count: int,
-    interval: float,
-    show: Callable[[Point], None],
-) -> list[Point]:
+@dataclass(frozen=True)
+class Sweep:
+    """What every setup is put through: each N of ``viewers`` in turn, one stream of
+    ``count`` ticks every ``interval`` s per point, each point passed to ``show``."""
+
+    viewers: Sequence[int]
+    count: int
+    interval: float
+    show: Callable[[Point], None]
+
+
+def sweep(setup: Setup, served: Served, plan: Sweep) -> list[Point]:
     points: list[Point] = []
 
     def measure(n: int) -> bool:
         wait_idle(served.pid)
-        result = run_load(served.url, n, count, interval)
+        result = run_load(served.url, n, plan.count, plan.interval)
         point = Point(setup.label, n, judge(result), result)
         points.append(point)
-        show(point)
+        plan.show(point)
         return point.passed
 
-    for n in viewers:
+    for n in plan.viewers:
         if not measure(n):
             break
     # Failed even the smallest N: halve it down to FLOOR, so its largest N is still known.
-    n = min(viewers)
+    n = min(plan.viewers)
     while not any(p.passed for p in points) and n // 2 >= FLOOR:
         n //= 2
         measure(n)
     return sorted(points, key=lambda p: p.viewers)
 
 
-def run_all(
-    setups: Sequence[Setup],
-    viewers: Sequence[int],
-    count: int,
-    interval: float,
-    show: Callable[[Point], None],
-) -> list[Point]:
+def run_all(setups: Sequence[Setup], plan: Sweep) -> list[Point]:
     """Every setup in turn, each on a fresh server (and one throwaway Redis for all)."""
     points: list[Point] = []
     with redis_if_needed(setups) as redis_url:
         for setup in setups:
             with serving(setup, redis_url) as served:
-                points += sweep(setup, served, viewers, count, interval, show)
+                points += sweep(setup, served, plan)
     return points
 
 
