@@ -2,10 +2,7 @@
 
 import logging
 
-from redis.exceptions import RedisError
-
-# What a Redis client raises while the server is gone (as streams.live.STORE_DOWN).
-REDIS_DOWN = (RedisError, OSError, TimeoutError)
+from streams.live import STORE_DOWN
 
 
 class RedisDownOneLine(logging.Filter):
@@ -16,7 +13,7 @@ class RedisDownOneLine(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, REDIS_DOWN):
+        if isinstance(error, STORE_DOWN):
             record.msg = f"{record.getMessage()}: {type(error).__name__}: {error}"
             record.args = None
             record.exc_info = None

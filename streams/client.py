@@ -19,6 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidHandshake, InvalidStatus
 
 from streams.limits import ACK_EVERY
+from streams.stream import END_EVENTS
 
 PRODUCER = re.compile(r'id="producer-(\d+)"')
 ERROR = re.compile(r'<div id="errors-(\w+)" class="errors"[^>]*>([^<]+)</div>')
@@ -213,7 +214,7 @@ async def run_producer(
                 run.ticks.append((event["seq"], event["lateness"], now))
                 if on_tick is not None:
                     on_tick(run, event)
-            elif kind in {"stream.finished", "stream.stopped", "stream.failed"}:
+            elif kind in END_EVENTS:
                 run.ended_at, run.outcome = now, event["state"]
                 break
     return run

@@ -48,9 +48,6 @@ def stream_event(kind: str, stream: Stream, now: float) -> dict[str, Any]:
     }
 
 
-END_EVENTS = frozenset({"stream.finished", "stream.stopped", "stream.failed"})
-
-
 def end_kind(stream: Stream) -> str:
     """The event that announces how ``stream`` ended."""
     match stream.state:

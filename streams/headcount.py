@@ -10,10 +10,15 @@ from collections.abc import Iterable
 from typing import Any
 
 
+def _entries(registry: Any) -> dict[str, float]:
+    """A registry as read from the cache: anything but a dict (nothing yet, or an older
+    format) counts as empty."""
+    return registry if isinstance(registry, dict) else {}
+
+
 def renewed(registry: Any, process: str, now: float, lease: float) -> dict[str, float]:
-    """The registry (process -> lease end) with ``process`` renewed and lapsed ones dropped.
-    Anything but a dict (nothing yet, or an older format) counts as empty."""
-    entries = registry if isinstance(registry, dict) else {}
+    """The registry (process -> lease end) with ``process`` renewed and lapsed ones dropped."""
+    entries = _entries(registry)
     kept = {name: until for name, until in entries.items() if until > now}
     kept[process] = now + lease
     return kept
@@ -23,15 +28,13 @@ def due(registry: Any, process: str, now: float, lease: float) -> bool:
     """Whether ``process`` must renew its registration: it is missing, or a third of its
     lease has gone. Renewing no more often keeps the registry's writes (and their races
     between processes) to one per process per third of a lease."""
-    entries = registry if isinstance(registry, dict) else {}
-    until = entries.get(process)
+    until = _entries(registry).get(process)
     return not isinstance(until, int | float) or until - now < lease * 2 / 3
 
 
 def live_processes(registry: Any, now: float) -> list[str]:
     """The processes whose lease holds at ``now``."""
-    entries = registry if isinstance(registry, dict) else {}
-    return [name for name, until in entries.items() if until > now]
+    return [name for name, until in _entries(registry).items() if until > now]
 
 
 def total(counts: Iterable[Any]) -> int:

@@ -7,7 +7,7 @@ from channels.consumer import AsyncConsumer
 from channels.exceptions import StopConsumer
 from django.urls import path, re_path
 
-from streams.consumers import AsyncTickConsumer, RoomConsumer, SyncTickConsumer
+from streams.consumers import CLOSE_BAD_ROOM, AsyncTickConsumer, RoomConsumer, SyncTickConsumer
 from streams.middleware import ThreadModelMiddleware
 
 
@@ -16,7 +16,7 @@ class NoRouteConsumer(AsyncConsumer):
 
     async def websocket_connect(self, message: dict[str, Any]) -> None:
         await self.send({"type": "websocket.accept"})
-        await self.send({"type": "websocket.close", "code": 4404})
+        await self.send({"type": "websocket.close", "code": CLOSE_BAD_ROOM})
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         raise StopConsumer

@@ -63,7 +63,13 @@ def summarize(lateness: Sequence[float]) -> LatenessSummary | None:
     """p50, p95 and max of a run's lateness, in seconds; ``None`` for a run with no ticks."""
     if not lateness:
         return None
-    ordered = sorted(lateness)
+    return summarize_sorted(sorted(lateness))
+
+
+def summarize_sorted(ordered: Sequence[float]) -> LatenessSummary | None:
+    """``summarize`` of lateness already in ascending order: no sort."""
+    if not ordered:
+        return None
     return LatenessSummary(
         p50=percentile(ordered, 0.50), p95=percentile(ordered, 0.95), max=ordered[-1]
     )
@@ -79,7 +85,7 @@ class LatenessLog:
         bisect.insort(self.ordered, lateness)
 
     def summary(self) -> LatenessSummary | None:
-        return summarize(self.ordered)
+        return summarize_sorted(self.ordered)
 
 
 @dataclass

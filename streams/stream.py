@@ -53,6 +53,8 @@ class Outcome(StrEnum):
 STOPPED_BY_USER = "stopped from the dashboard"
 CLIENT_LEFT = "its client left"
 SERVER_STOPPED = "the server stopped"
+# The events that end a stream, whichever way it ended (streams/events.py sends them).
+END_EVENTS = frozenset({"stream.finished", "stream.stopped", "stream.failed"})
 
 LIVE_STATES = frozenset({State.WAITING, State.RUNNING, State.ORPHANED})
 RECENT_TICKS = 60  # lateness values kept for the sparkline

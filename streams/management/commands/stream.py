@@ -22,10 +22,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from streams import commands, live, recording
 from streams.client import ClientError, run_producer
-from streams.events import END_EVENTS
 from streams.gauges import PROCESS
 from streams.rooms import DEFAULT_ROOM, InvalidRoom, validate_room
 from streams.routing import async_producer, sync_producer
+from streams.stream import END_EVENTS
 
 IN_MEMORY_REFUSAL = (
     "The channel layer is in memory: it lives inside one process, so a stream pushed from "
