@@ -32,6 +32,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from streams import client
 from tests.server import Daphne, daphne, daphne_server
 
 pytestmark = pytest.mark.browser
@@ -265,12 +266,9 @@ def test_browser_late_joiner_sees_current_counters(open_room, server, room):
     b = open_room(wait_live=False)
     # Before any WebSocket frame: the counter as the server rendered the page.
     assert b.response is not None and b.response.ok
-    served = re.search(
-        rf'id="stream-{number}-body" class="card-body state-running" data-seq="(\d+)"',
-        b.response.text(),
-    )
-    assert served, "the late joiner's page has no running card"
-    assert int(served.group(1)) >= 5
+    served = [(s, seq) for n, s, seq in client.cards(b.response.text()) if n == number]
+    assert served and served[0][0] == "running", "the late joiner's page has no running card"
+    assert served[0][1] >= 5
     first = int(cards(b.page, "async").get_attribute("data-seq"))
     assert first >= 5
     expect_link(b.page, "live")

@@ -181,12 +181,15 @@ async def test_a_viewer_whose_page_closed_with_events_queued_does_not_crash(gone
     """Daphne raises Disconnected for a send during the closing handshake, before the
     disconnect reaches the consumer; an ASGI server raises an OSError."""
     viewer = RoomConsumer()
+    sent = []
 
     async def closing(message):
+        sent.append(message)
         raise gone
 
     viewer.base_send = closing
-    await viewer.send_html('<p id="gauges"></p>')
+    await viewer.send_html('<p id="gauges"></p>')  # the send raised, and was swallowed
+    assert sent == [{"type": "websocket.send", "text": '<p id="gauges"></p>'}]
 
 
 @pytest.mark.django_db(transaction=True)

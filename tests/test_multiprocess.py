@@ -12,13 +12,12 @@ import os
 import re
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
 
 from streams.client import Viewer, card_body, cards, run_producer
-from tests.server import ROOT, Daphne, daphne_server
+from tests.server import ROOT, Daphne, daphne_server, fetch
 from tests.wsclient import eventually
 
 pytestmark = pytest.mark.live
@@ -50,7 +49,7 @@ async def test_a_stream_started_on_a_ticks_live_on_b(servers, room):
         seen = await _seqs_seen(on_b, number, until=6)
         assert (await producing).outcome == "done"
         assert sorted(set(seen) - {0}) == [1, 2, 3, 4, 5, 6]  # every tick crossed
-        history = await asyncio.to_thread(_page, f"{b.url}/{room}/")
+        _, history = await asyncio.to_thread(fetch, f"{b.url}/{room}/")
     # The run's row, written by A's producer, is in the database B reads.
     assert f"#{number}" in history.split('id="history-rows"')[1]
 
@@ -107,19 +106,18 @@ async def test_manage_py_stream_from_a_third_process_shows_on_both(
         assert '"type": "stream.finished"' in done.stdout
         for viewer in (on_a, on_b):
             card = await viewer.wait_for("from manage.py stream on")
-            number = int(re.search(r'id="stream-(\d+)-body"', card)[1])
+            [(number, _state, _seq)] = cards(card)
             await viewer.wait_for(card_body(number, "done"))
-
-
-def _page(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return response.read().decode()
 
 
 async def test_a_thousand_viewers_come_and_go_and_leave_no_ghost_in_redis(servers, room):
     """1,000 connects and disconnects across both processes, 50 at a time, some closing
     abruptly: afterwards no process is still subscribed to the room's group."""
     a, b = servers
+    group_channel = f"asgi__group__room.{room}"
+    async with Viewer(a.url, room) as first:  # the channel name is the layer's own:
+        await first.next_frame(10)  # while a viewer is in, a process is subscribed to it
+        assert await asyncio.to_thread(_numsub, a.env["REDIS_URL"], group_channel) >= 1
 
     async def come_and_go(index: int) -> None:
         server = (a, b)[index % 2]
@@ -130,7 +128,6 @@ async def test_a_thousand_viewers_come_and_go_and_leave_no_ghost_in_redis(server
 
     for start in range(0, 1000, 50):
         await asyncio.gather(*(come_and_go(i) for i in range(start, start + 50)))
-    group_channel = f"asgi__group__room.{room}"
     # Each process leaves the group just after its last viewer's disconnect.
     await eventually(
         lambda: asyncio.to_thread(_numsub, a.env["REDIS_URL"], group_channel),

@@ -76,7 +76,7 @@ async def stall_under_load(
     port = int(url.rsplit(":", 1)[1])
     async with Viewer(url, room) as page:
         stalled = stalled_viewer(port, room)
-        await asyncio.sleep(1.0)  # both joined; gauges sampling
+        await page.wait_for("<b>2</b> viewers in this room")  # both joined
         baseline = rss(pid)
         numbers = await page.start("async", count=10_000, interval=0.01, streams=streams)
         producers = [

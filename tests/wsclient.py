@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 
 from dashboard_project.asgi import application
 from streams import client
-from streams.events import END_EVENTS
+from streams.stream import END_EVENTS
 
 ORIGIN = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
 
