@@ -28,15 +28,15 @@ lint: $(VENV)/.dev
 
 # Fan-out and concurrency against the naive consumer and the raw limit: about a minute.
 bench: $(VENV)/.dev
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m bench
 
 # Every setup and N: docs/bench/full.{json,md} and docs/bench/fanout.png (about 8 min here).
 bench-full: $(VENV)/.dev
-	$(BIN)/python -m tests.bench --full
+	$(BIN)/python -m bench --full
 
 # docs/dashboard.png, taken mid-run by the browser test that `make test` runs into a temp dir.
 screenshot: $(VENV)/.dev
-	DASHBOARD_SCREENSHOT=$(CURDIR)/docs/dashboard.png $(BIN)/python -m pytest tests/test_browser.py -k screenshot
+	DASHBOARD_SCREENSHOT=$(CURDIR)/docs/dashboard.png $(BIN)/python -m pytest tests/browser/test_browser.py -k screenshot
 
 $(VENV)/.runtime: requirements.txt
 	@if [ -z "$(PYTHON)" ]; then \

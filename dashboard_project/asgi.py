@@ -16,7 +16,7 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 from dashboard_project.daphne_shutdown import patch_daphne  # noqa: E402
 from streams.origins import OriginGate  # noqa: E402
 from streams.presence import PRESENCE  # noqa: E402
-from streams.producing import SHUTDOWN  # noqa: E402
+from streams.process import SHUTDOWN  # noqa: E402
 from streams.routing import websocket_urlpatterns  # noqa: E402
 
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
@@ -28,7 +28,7 @@ application = ProtocolTypeRouter(
     {
         "http": http_app,
         # No AuthMiddlewareStack: it looks the user up on the shared sync thread, and the
-        # dashboard has no users. See streams/consumers.py. OriginGate, not Channels'
+        # dashboard has no users. See streams/viewer.py. OriginGate, not Channels'
         # OriginValidator: a page can tell its refusal from a lost connection.
         "websocket": OriginGate(URLRouter(websocket_urlpatterns)),
     }

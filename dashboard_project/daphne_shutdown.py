@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from streams.commands import INTERVAL_RANGE
+from streams.frames import INTERVAL_RANGE
 
 # Seconds: a sync loop sees the stop after its current sleep, one interval (at most 60 s),
 # then tells its room and writes its row.

@@ -9,7 +9,7 @@ channel layer and the cache to Redis, so several server processes share rooms;
 import os
 from pathlib import Path
 
-from dashboard_project import services
+from dashboard_project import environment
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -54,7 +54,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard_project.urls"
@@ -70,7 +69,7 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": services.database(
+    "default": environment.database(
         os.environ.get("DATABASE_URL", ""),
         sqlite_default=Path(os.environ.get("DJANGO_DB_PATH", BASE_DIR / "db.sqlite3")),
     )
@@ -84,14 +83,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = os.environ.get("REDIS_URL", "")
 REDIS_SENTINELS = os.environ.get("REDIS_SENTINELS", "")
 REDIS_SENTINEL_MASTER = os.environ.get("REDIS_SENTINEL_MASTER", "")
-CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", services.DEFAULT_LAYER)
+CHANNEL_LAYER = os.environ.get("CHANNEL_LAYER", environment.DEFAULT_LAYER)
 
 CHANNEL_LAYERS = {
-    "default": services.channel_layer(
+    "default": environment.channel_layer(
         CHANNEL_LAYER, REDIS_URL, REDIS_SENTINELS, REDIS_SENTINEL_MASTER
     )
 }
-CACHES = {"default": services.cache(REDIS_URL, REDIS_SENTINELS, REDIS_SENTINEL_MASTER)}
+CACHES = {"default": environment.cache(REDIS_URL, REDIS_SENTINELS, REDIS_SENTINEL_MASTER)}
 
 # Limits that turn overload into a clear refusal instead of a hang.
 DASHBOARD_MAX_STREAMS_PER_ROOM = env_int("DASHBOARD_MAX_STREAMS_PER_ROOM", 32)
@@ -105,7 +104,7 @@ DASHBOARD_MAX_UNREAD_CHARS = env_int("DASHBOARD_MAX_UNREAD_CHARS", 4 * 1024 * 10
 # how long the viewers of a process that died still count (streams/headcount.py).
 DASHBOARD_PRESENCE_LEASE = float(os.environ.get("DASHBOARD_PRESENCE_LEASE") or 30)
 # Seconds between a run's end and its history row: time for every viewer to report what
-# reached it (streams/recording.py).
+# reached it (streams/settling.py).
 DASHBOARD_DELIVERY_SETTLE = 1.0
 
 STATIC_URL = "static/"

@@ -26,19 +26,6 @@ ERROR = re.compile(r'<div id="errors-(\w+)" class="errors"[^>]*>([^<]+)</div>')
 RETRY_DELAY = 0.1
 
 
-CARD = re.compile(r'id="stream-(\d+)-body" class="card-body state-(\w+)" data-seq="(\d+)"')
-
-
-def card_body(number: int, state: str = "running") -> str:
-    """What a frame contains once stream ``number``'s card body is in ``state``."""
-    return f'id="stream-{number}-body" class="card-body state-{state}"'
-
-
-def cards(text: str) -> list[tuple[int, str, int]]:
-    """Every card body in a frame, as (stream, state, ticks so far)."""
-    return [(int(number), state, int(seq)) for number, state, seq in CARD.findall(text)]
-
-
 class ClientError(RuntimeError):
     """The server refused what the client asked for; the message is the server's."""
 

@@ -1,7 +1,7 @@
 """What each room command does: the rules behind the viewer's buttons.
 
 ``apply`` turns a validated command into the events for the room's group and the fragment
-for the sender alone, or raises ``CommandError`` with a refusal for the sender's panel.
+for the sender alone, or raises ``Refusal`` with a refusal for the sender's panel.
 """
 
 import math
@@ -10,21 +10,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streams import events, fragments, live, producing
-from streams.commands import Chat, CommandError, Reset, RoomCommand, SetThreadModel, Start, Stop
+from streams.frames import Chat, Refusal, Reset, RoomCommand, SetThreadModel, Start, Stop
 from streams.limits import RateLimit
 from streams.rooms import stream_group
 from streams.stream import State
 
 
 @dataclass
-class Outcome:
+class Effects:
+    """What a room command did: events for groups, and what only its sender gets."""
+
     events: list[dict[str, Any]] = field(default_factory=list)
     reply: str = ""  # for the sender only
     requested: list[int] = field(default_factory=list)  # streams the sender now owns
     notices: dict[str, dict[str, Any]] = field(default_factory=dict)  # other groups: event
 
 
-async def apply(room: str, command: RoomCommand, chat_allowance: RateLimit) -> Outcome:
+async def apply(room: str, command: RoomCommand, chat_allowance: RateLimit) -> Effects:
     """``chat_allowance`` is the sending page's own: chat is limited per connection."""
     match command:
         case Start():
@@ -36,16 +38,14 @@ async def apply(room: str, command: RoomCommand, chat_allowance: RateLimit) -> O
         case Chat():
             if not chat_allowance.allow(time.monotonic()):
                 wait = math.ceil(chat_allowance.retry_after(time.monotonic()))
-                raise CommandError(
+                raise Refusal(
                     f"At most {chat_allowance.limit} chat messages a minute; wait {wait} s.",
                     command.panel,
                 )
-            line = fragments.chat_line(command.text, time.time())
-            return Outcome(events=[events.room_event("chat.message", line)])
+            return Effects(events=[events.chat_message(command.text, time.time())])
         case SetThreadModel():
             await live.aset_thread_model(room, command.model)
-            html = fragments.thread_model(room, command.model)
-            return Outcome(events=[events.room_event("room.thread_model", html)])
+            return Effects(events=[events.room_thread_model(room, command.model)])
 
 
 async def abandon(room: str, numbers: list[int]) -> list[dict[str, Any]]:
@@ -59,38 +59,37 @@ async def abandon(room: str, numbers: list[int]) -> list[dict[str, Any]]:
     return stopped
 
 
-async def _start(room: str, command: Start) -> Outcome:
+async def _start(room: str, command: Start) -> Effects:
     created = await producing.aregister(
         room, command.mode, command.count, command.interval, command.streams
     )
     now = time.time()
-    return Outcome(
+    return Effects(
         events=[events.stream_event("stream.waiting", s, now) for s in created],
         reply=fragments.producers(room, created),
         requested=[s.number for s in created],
     )
 
 
-async def _stop(room: str, command: Stop) -> Outcome:
+async def _stop(room: str, command: Stop) -> Effects:
     stream = await live.aload(room, command.number)
     if stream is None:
-        raise CommandError(f"There is no stream {command.number} in this room.")
+        raise Refusal(f"There is no stream {command.number} in this room.")
     if not stream.is_live:
-        raise CommandError(f"Stream {command.number} has already {stream.state}.")
+        raise Refusal(f"Stream {command.number} has already {stream.state}.")
     if stream.state is State.WAITING:
         stopped = await producing.aabandon(room, command.number, "stopped before it started")
         if stopped is not None:
-            return Outcome(events=[events.stream_event("stream.stopped", stopped, time.time())])
+            return Effects(events=[events.stream_event("stream.stopped", stopped, time.time())])
     # A running stream (or one a producer just claimed) reads its stop flag before every
     # tick and announces its own stop. An async one also hears stream.stop at once.
     await live.arequest_stop(room, command.number)
-    return Outcome(
-        notices={stream_group(room, command.number): {"type": "stream.stop"}},
+    return Effects(
+        notices={stream_group(room, command.number): events.stream_stop()},
     )
 
 
-async def _reset(room: str) -> Outcome:
+async def _reset(room: str) -> Effects:
     await live.aforget([s for s in await live.astreams(room) if not s.is_live])
     # Read again: a stream that ended meanwhile must not come back as running.
-    html = fragments.columns(await live.astreams(room), time.time())
-    return Outcome(events=[events.room_event("room.reset", html)])
+    return Effects(events=[events.room_reset(await live.astreams(room), time.time())])

@@ -1,13 +1,22 @@
-"""Channel-layer events sent to a room's group, each carrying its fragment rendered once.
+"""Every group event the dashboard sends, each carrying its fragment rendered once.
 
-Types are dotted (``stream.tick``); Channels calls the viewer's ``stream_tick`` handler.
-Every viewer forwards ``html`` as is, so a tick costs one render however many watch it.
+Types are dotted (``stream.tick``); Channels calls the handler named after the type with
+``_`` for ``.`` (``stream_tick``), as the Channels tutorial's ``chat.message`` reaches
+``chat_message`` (https://channels.readthedocs.io/en/latest/tutorial/part_2.html). Every
+viewer forwards ``html`` as is, so an event costs one render however many watch it. This is
+the one module that builds an event's HTML.
 """
 
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from streams import fragments
+from streams.choices import ThreadModel
+from streams.history import Comparison
+from streams.models import StreamRun
 from streams.stream import State, Stream
+
+Event = dict[str, Any]
 
 STREAM_EVENTS = frozenset(
     {
@@ -22,7 +31,7 @@ STREAM_EVENTS = frozenset(
 )
 
 
-def stream_event(kind: str, stream: Stream, now: float) -> dict[str, Any]:
+def stream_event(kind: str, stream: Stream, now: float) -> Event:
     """An event about ``stream``: ``stream.waiting`` appends its card, a tick or a handshake
     attempt replaces the card's body, the others replace the whole card."""
     if kind not in STREAM_EVENTS:
@@ -58,12 +67,56 @@ def end_kind(stream: Stream) -> str:
     return "stream.stopped"
 
 
-def room_event(kind: str, html: str) -> dict[str, Any]:
-    """``room.reset``, ``room.thread_model``, ``room.presence``, ``run.recorded``,
-    ``run.compared`` or ``chat.message``."""
-    return {"type": kind, "html": html}
-
-
-def for_client(event: dict[str, Any]) -> dict[str, Any]:
+def for_client(event: Event) -> Event:
     """What a producer tells its own client: the event as JSON, without the HTML."""
     return {key: value for key, value in event.items() if key != "html"}
+
+
+def stream_stop() -> Event:
+    """To a running async stream's own group (``rooms.stream_group``): stop now."""
+    return {"type": "stream.stop"}
+
+
+def chat_message(text: str, at: float) -> Event:
+    return {"type": "chat.message", "html": fragments.chat_line(text, at)}
+
+
+def room_reset(streams: Iterable[Stream], now: float) -> Event:
+    """Both columns as they are now, replaced whole."""
+    return {"type": "room.reset", "html": fragments.columns(streams, now)}
+
+
+def room_thread_model(room: str, model: ThreadModel) -> Event:
+    return {"type": "room.thread_model", "html": fragments.thread_model(room, model)}
+
+
+def room_presence(viewers: int) -> Event:
+    return {"type": "room.presence", "html": fragments.presence(viewers)}
+
+
+def run_recorded(run: StreamRun) -> Event:
+    """A finished run's history row, with its delivery figures."""
+    return {"type": "run.recorded", "html": fragments.history_row(run)}
+
+
+def run_compared(rows: Sequence[Comparison]) -> Event:
+    """The room's sync-against-async table, after a run was recorded."""
+    return {"type": "run.compared", "html": fragments.comparison(rows)}
+
+
+def process_gauges(process: str, loop_lag: float, thread_wait: float, waiting: bool) -> Event:
+    """To one process's own viewers (``gauges.GROUP``): its gauges."""
+    return {
+        "type": "process.gauges",
+        "html": fragments.gauges(process, loop_lag, thread_wait, waiting),
+    }
+
+
+def layer_down() -> Event:
+    """Handed to this process's viewers without the layer, which cannot carry it."""
+    return {"type": "layer.down", "html": fragments.layer_down()}
+
+
+def layer_back() -> Event:
+    """The layer answers again: each viewer takes a fresh snapshot."""
+    return {"type": "layer.back"}

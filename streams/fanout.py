@@ -15,12 +15,13 @@ A consumer whose socket cannot keep up does not hold up the others: its inbox ta
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from asgiref.typing import ASGIReceiveCallable
 from channels.layers import get_channel_layer
 
-Message = dict[str, Any]
+Message = Mapping[str, Any]  # an ASGI message or a group event
 CAPACITY = 100  # the layers' default channel capacity
 # The in-memory and core Redis layers drop a group member after a day (group_expiry); a hub
 # can outlive that, so it joins again every hour, on a timer: a quiet room receives nothing
@@ -49,7 +50,7 @@ class Inbox:
 
     async def run(
         self,
-        receive: Callable[[], Awaitable[Message]],
+        receive: ASGIReceiveCallable,
         dispatch: Callable[[Message], Awaitable[None]],
     ) -> None:
         """Dispatch ASGI messages and group events one at a time, in arrival order, until a
@@ -64,7 +65,7 @@ class Inbox:
         finally:
             pump.cancel()
 
-    async def _pump(self, receive: Callable[[], Awaitable[Message]]) -> None:
+    async def _pump(self, receive: ASGIReceiveCallable) -> None:
         try:
             while True:
                 message = await receive()

@@ -11,14 +11,33 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
+from streams.choices import Mode, ThreadModel
 from streams.history import Comparison
 from streams.models import StreamRun
-from streams.schedule import rate, sparkline_points
-from streams.stream import Mode, State, Stream, ThreadModel
+from streams.stream import State, Stream
 
 PAGE = "streams/dashboard.html"
 SPARK_WIDTH, SPARK_HEIGHT = 120, 24
 SPARK_FLOOR = 0.05  # a flat line means "under 50 ms late"
+
+
+def rate(ticks: int, elapsed: float) -> float:
+    """Ticks per second over ``elapsed`` seconds; 0 before any time has passed."""
+    return ticks / elapsed if elapsed > 0 else 0.0
+
+
+def sparkline_points(values: Sequence[float], width: int, height: int, floor: float) -> str:
+    """SVG polyline points for ``values``, scaled so that ``floor`` or the largest value
+    (whichever is bigger) touches the top; higher on the chart means later."""
+    if not values:
+        return ""
+    top = max(floor, *values)
+    step = width / max(1, len(values) - 1)
+    points = []
+    for i, value in enumerate(values):
+        y = height - (min(max(value, 0.0), top) / top) * height
+        points.append(f"{i * step:.1f},{y:.1f}")
+    return " ".join(points)
 
 
 def _render(partial: str, context: dict[str, Any]) -> str:

@@ -10,16 +10,15 @@ seen since the last push and the current wait to this process's viewers.
 
 import asyncio
 import logging
-import os
 import re
-import socket
 import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
-from streams import events, fanout, fragments, live
+from streams import events, fanout, live
+from streams.process import PROCESS
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +26,6 @@ PERIOD = 0.1
 LAYER_TIMEOUT = 2.0  # a group send slower than this counts as the layer being down
 PUSH_EVERY = 3  # samples per push: about three pushes a second
 # Per process: with Redis, a group spans processes, and each process has its own thread.
-PROCESS = f"{socket.gethostname()}:{os.getpid()}"
 GROUP = "gauges." + re.sub(r"[^A-Za-z0-9_.-]", "-", PROCESS)[:80]
 
 
@@ -86,8 +84,8 @@ class Sampler:
                     # Still queued behind something: the wait so far is the figure.
                     wait, pending = now - probe_started, True
                 if samples % PUSH_EVERY == 0:
-                    html = fragments.gauges(PROCESS, worst_lag, wait, pending)
-                    await self.push(layer, events.room_event("process.gauges", html))
+                    event = events.process_gauges(PROCESS, worst_lag, wait, pending)
+                    await self.push(layer, event)
                     worst_lag = 0.0
         finally:
             if probe is not None:
@@ -104,12 +102,12 @@ class Sampler:
                 log.warning("channel layer unavailable: %s", error or type(error).__name__)
             self.layer_down = True
             fanout.deliver_local(GROUP, event)
-            fanout.deliver_local(GROUP, {"type": "layer.down", "html": fragments.layer_down()})
+            fanout.deliver_local(GROUP, events.layer_down())
             return
         if self.layer_down:
             log.warning("channel layer back")
             self.layer_down = False
-            fanout.deliver_local(GROUP, {"type": "layer.back"})
+            fanout.deliver_local(GROUP, events.layer_back())
 
 
 SAMPLER = Sampler()

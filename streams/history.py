@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from streams.stream import Mode, ThreadModel
+from streams.choices import Mode, ThreadModel
 
 
 class RunFigures(Protocol):

@@ -3,21 +3,22 @@ many viewers a room has and what its viewers received of each stream.
 
 The cache is local memory by default and Redis when ``REDIS_URL`` is set, so every server
 process sees the same rooms. Each function has an ``a``-prefixed twin for async callers
-that runs it with ``thread_sensitive=False``: Django's own ``cache.aget`` & co. use
-``thread_sensitive=True``, which would queue the viewer behind a sync consumer's loop on the
-one shared sync thread.
+that runs it off the shared sync thread (``process.off_thread``): Django's own
+``cache.aget`` & co. use ``thread_sensitive=True``, which would queue the viewer behind a
+sync consumer's loop on that thread.
 """
 
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.core.cache import cache
 from redis.exceptions import RedisError
 
 from streams import headcount
-from streams.stream import Stream, ThreadModel
+from streams.choices import ThreadModel
+from streams.process import off_thread
+from streams.stream import Stream
 
 # What the cache and the Redis layers raise while Redis is gone: callers that can go on
 # without the store catch this, and log a line rather than a traceback.
@@ -153,12 +154,6 @@ def set_thread_model(room: str, model: ThreadModel) -> None:
     cache.set(_key(room, "thread_model"), model, TTL)
 
 
-def off_thread[**P, R](func: Callable[P, R]) -> Callable[P, Coroutine[Any, Any, R]]:
-    """An async version of ``func`` that runs in the default executor, never on the
-    shared sync thread."""
-    return sync_to_async(func, thread_sensitive=False)
-
-
 asave = off_thread(save)
 aload = off_thread(load)
 astreams = off_thread(streams)
@@ -170,5 +165,4 @@ athread_model = off_thread(thread_model)
 aset_viewers = off_thread(set_viewers)
 aviewers = off_thread(viewers)
 areport_delivery = off_thread(report_delivery)
-adelivery = off_thread(delivery)
 aset_thread_model = off_thread(set_thread_model)

@@ -8,44 +8,57 @@ https://github.com/django/asgiref/blob/main/asgiref/sync.py (ThreadSensitiveCont
 """
 
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import cast
 from urllib.parse import parse_qs
 
 from asgiref.sync import ThreadSensitiveContext
+from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, WebSocketScope
 from channels.layers import get_channel_layer
 
 from streams import events, live, producing
-from streams.commands import is_small_number
-from streams.rooms import InvalidRoom, room_group, validate_room
-from streams.stream import ThreadModel
-
-Scope = dict[str, Any]
+from streams.choices import ThreadModel
+from streams.frames import is_small_number
+from streams.rooms import room_from_scope, room_group
 
 
 class ThreadModelMiddleware:
-    def __init__(self, app: Any) -> None:
+    """Runs the connection under the room's thread model, and puts in its scope what the
+    producer records: ``thread_model``, and ``source``, where a stream it registers itself
+    comes from (a WebSocket client, or what ``manage.py stream`` says it is)."""
+
+    def __init__(self, app: ASGI3Application) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        try:
-            room = validate_room(scope["url_route"]["kwargs"]["room"])
-        except InvalidRoom:
+    async def __call__(
+        self, scope: WebSocketScope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        room = room_from_scope(scope)
+        if room is None:
             # The consumer refuses the connection with a clear close code.
-            await self.app({**scope, "thread_model": ThreadModel.SHARED}, receive, send)
+            await self.app(_with_model(scope, ThreadModel.SHARED), receive, send)
             return
         model = await live.athread_model(room)
         # This runs as soon as Daphne starts the handshake, before the consumer's first
         # message waits for the shared thread, so a retrying client shows on the dashboard.
         await _note_attempt(room, scope)
-        scope = {**scope, "thread_model": model}
         if model is ThreadModel.PER_CONNECTION:
             async with ThreadSensitiveContext():
-                await self.app(scope, receive, send)
+                await self.app(_with_model(scope, model), receive, send)
         else:
-            await self.app(scope, receive, send)
+            await self.app(_with_model(scope, model), receive, send)
 
 
-async def _note_attempt(room: str, scope: Scope) -> None:
+def _with_model(scope: WebSocketScope, model: ThreadModel) -> WebSocketScope:
+    # Keys of this project's own, as Channels adds url_route: ASGI scopes may carry more.
+    source = cast(Mapping[str, object], scope).get("source")
+    if not isinstance(source, str):
+        client = scope.get("client")
+        source = f"a WebSocket client at {client[0]}" if client else "a WebSocket client"
+    return cast(WebSocketScope, {**scope, "thread_model": model, "source": source})
+
+
+async def _note_attempt(room: str, scope: WebSocketScope) -> None:
     query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
     number = query.get("stream", [""])[0]
     if not is_small_number(number):

@@ -1,7 +1,7 @@
 """Finished runs, kept in the database for the history table.
 
 A row is written as its stream ends, whichever way it ends. Its delivery figures follow a
-moment later (streams/recording.py), once the room's viewers have reported what reached them.
+moment later (streams/settling.py), once the room's viewers have reported what reached them.
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 
 from django.db import models
 
+from streams.choices import Mode, Outcome, ThreadModel
 from streams.schedule import summarize
-from streams.stream import Outcome, Stream
+from streams.stream import Stream
 
 
 def _when(timestamp: float | None) -> datetime | None:
@@ -20,8 +21,10 @@ def _when(timestamp: float | None) -> datetime | None:
 class StreamRun(models.Model):
     room = models.CharField(max_length=64)
     number = models.PositiveIntegerField()
-    mode = models.CharField(max_length=8)
-    thread_model = models.CharField(max_length=16)
+    mode = models.CharField(max_length=8, choices=Mode.choices)
+    thread_model = models.CharField(
+        max_length=16, choices=ThreadModel.choices, blank=True, help_text="Blank: never started."
+    )
     count = models.PositiveIntegerField(help_text="Ticks asked for.")
     interval = models.FloatField(help_text="Seconds between ticks.")
     ticks_sent = models.PositiveIntegerField(help_text="Ticks the producer sent.")
@@ -34,7 +37,7 @@ class StreamRun(models.Model):
     viewers = models.PositiveIntegerField(
         null=True, help_text="Viewers watching when it ended, who reported delivery."
     )
-    outcome = models.CharField(max_length=8, choices=[(o.value, o.value) for o in Outcome])
+    outcome = models.CharField(max_length=8, choices=Outcome.choices)
     note = models.CharField(max_length=200, blank=True)
     source = models.CharField(
         max_length=120, blank=True, help_text="Where it was started, when not from a page."

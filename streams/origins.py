@@ -11,15 +11,23 @@ sends the reason into the page's error panel and closes with 4403, which htmx do
 """
 
 from collections.abc import Iterable
-from typing import Any
+from typing import cast
 from urllib.parse import urlsplit
 
+from asgiref.typing import (
+    ASGI3Application,
+    ASGIReceiveCallable,
+    ASGISendCallable,
+    WebSocketCloseEvent,
+    WebSocketScope,
+    WebSocketSendEvent,
+)
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
 from streams import fragments
+from streams.close_codes import CLOSE_FOREIGN_ORIGIN
 
-CLOSE_FOREIGN_ORIGIN = 4403
 DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 REFUSAL = (
     "This page's origin may not open the dashboard's WebSocket. Open the dashboard at its "
@@ -64,7 +72,7 @@ def origin_allowed(
     return (origin_host, origin_port) == (host_name, port)
 
 
-def _header(scope: dict[str, Any], name: bytes) -> str | None:
+def _header(scope: WebSocketScope, name: bytes) -> str | None:
     for key, value in scope.get("headers", []):
         if key == name:
             try:
@@ -77,10 +85,12 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
 class OriginGate:
     """ASGI middleware for WebSocket routes: refuses foreign origins, explaining why."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: ASGI3Application) -> None:
         self.app = app
 
-    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+    async def __call__(
+        self, scope: WebSocketScope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
         allowed = origin_allowed(
             _header(scope, b"origin"),
             _header(scope, b"host"),
@@ -93,8 +103,12 @@ class OriginGate:
         message = await receive()
         if message["type"] != "websocket.connect":
             return
-        await send({"type": "websocket.accept"})
-        await send({"type": "websocket.send", "text": fragments.error("room", REFUSAL)})
-        await send({"type": "websocket.close", "code": CLOSE_FOREIGN_ORIGIN})
+        await send({"type": "websocket.accept", "subprotocol": None, "headers": []})
+        # The spec lets optional keys be left out, as every consumer here does; asgiref's
+        # TypedDicts list them all (and Channels' communicator refuses "bytes": None).
+        refusal = {"type": "websocket.send", "text": fragments.error("room", REFUSAL)}
+        await send(cast(WebSocketSendEvent, refusal))
+        close = {"type": "websocket.close", "code": CLOSE_FOREIGN_ORIGIN}
+        await send(cast(WebSocketCloseEvent, close))
         while (await receive())["type"] != "websocket.disconnect":
             pass

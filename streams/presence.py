@@ -17,8 +17,8 @@ from typing import Any
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from streams import events, fragments, live
-from streams.gauges import PROCESS
+from streams import events, live
+from streams.process import PROCESS
 from streams.rooms import room_group
 
 log = logging.getLogger(__name__)
@@ -95,8 +95,7 @@ class Presence:
         layer: Any = get_channel_layer()
         try:
             for room in rooms:
-                html = fragments.presence(await self.count(room))
-                event = events.room_event("room.presence", html)
+                event = events.room_presence(await self.count(room))
                 await layer.group_send(room_group(room), event)
         except live.STORE_DOWN as error:
             # Redis is gone; pages get the count with their snapshot when it returns.

@@ -1,21 +1,28 @@
 """What a producer connection may run: claiming a stream, and the per-process limit.
 
-Plain synchronous functions on the live store; the async producer calls them through
-``live``'s off-thread wrapper so that, like the viewer, it never queues on the shared
+Plain synchronous functions on the live store; the async producer calls their off-thread
+twins so that, like the viewer, it never queues on the shared
 sync thread for bookkeeping.
 """
 
+import logging
 import threading
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Max
 
 from streams import live
-from streams.commands import CommandError, Run
+from streams.choices import Mode, ThreadModel
+from streams.frames import Refusal, Run, parse_producer_frame
+from streams.live import STORE_DOWN
 from streams.models import StreamRun
-from streams.recording import closing_connections
-from streams.stream import Mode, State, Stream, ThreadModel
+from streams.process import SHUTDOWN, closing_connections, off_thread
+from streams.stream import State, Stream
+
+log = logging.getLogger(__name__)
 
 
 class ProcessSlots:
@@ -29,7 +36,7 @@ class ProcessSlots:
         limit = settings.DASHBOARD_MAX_STREAMS_PER_PROCESS
         with self._lock:
             if self.running >= limit:
-                raise CommandError(
+                raise Refusal(
                     f"This server process already runs {self.running} streams, its limit; "
                     "stop some or wait for them to finish."
                 )
@@ -42,10 +49,6 @@ class ProcessSlots:
 
 SLOTS = ProcessSlots()
 
-# Set once this server process is shutting down (dashboard_project/daphne_shutdown.py): a sync
-# loop, which no cancellation reaches, ends at its next tick.
-SHUTDOWN = threading.Event()
-
 
 def register(
     room: str, mode: Mode, count: int, interval: float, how_many: int, source: str = ""
@@ -55,7 +58,7 @@ def register(
     limit = settings.DASHBOARD_MAX_STREAMS_PER_ROOM
     live_now = sum(1 for s in live.streams(room) if s.is_live)
     if live_now + how_many > limit:
-        raise CommandError(
+        raise Refusal(
             f"A room runs at most {limit} streams at once and {live_now} are live here; "
             f"stop some or reset before starting {how_many} more.",
             mode.value,
@@ -88,7 +91,7 @@ def _last_recorded(room: str) -> int:
     return found or 0
 
 
-class Refused(CommandError):
+class RunRefused(Refusal):
     """A producer may not run the stream; ``stopped`` is the stream this ended, if any."""
 
     def __init__(self, message: str, stopped: Stream | None = None) -> None:
@@ -105,32 +108,71 @@ def claim(room: str, mode: Mode, run: Run, thread_model: ThreadModel, source: st
     if run.number is None:
         try:
             [stream] = register(room, mode, run.count, run.interval, 1, source)
-        except CommandError as full:
-            raise Refused(full.message) from None
+        except Refusal as full:
+            raise RunRefused(full.message) from None
     else:
         found = live.load(room, run.number)
         if found is None:
-            raise Refused(f"No stream {run.number} in room {room!r}.")
+            raise RunRefused(f"No stream {run.number} in room {room!r}.")
         stream = found
     if stream.mode is not mode:
-        raise Refused(f"Stream {stream.number} is a {stream.mode} stream; use its endpoint.")
+        raise RunRefused(f"Stream {stream.number} is a {stream.mode} stream; use its endpoint.")
     try:
         SLOTS.acquire()
-    except CommandError as busy:
+    except Refusal as busy:
         # Nobody will retry a refused stream: end it, visibly, rather than leave it waiting.
-        raise Refused(busy.message, abandon(room, stream.number, busy.message)) from None
+        raise RunRefused(busy.message, abandon(room, stream.number, busy.message)) from None
     try:
         stop_requested, _ = live.flags(room, stream.number)
         if stream.state is not State.WAITING or stop_requested:
-            raise Refused(f"Stream {stream.number} is {stream.state}; it cannot start again.")
+            raise RunRefused(f"Stream {stream.number} is {stream.state}; it cannot start again.")
         if not live.claim(room, stream.number):
-            raise Refused(f"Stream {stream.number} is already being run by another connection.")
+            raise RunRefused(f"Stream {stream.number} is already being run by another connection.")
         stream = stream.started(time.time(), thread_model)
         live.save(stream)
     except BaseException:
         SLOTS.release()
         raise
     return stream
+
+
+def claim_order(
+    room: str,
+    mode: Mode,
+    message: Mapping[str, Any],
+    thread_model: ThreadModel,
+    source: str,
+    already: Stream | None = None,
+) -> Stream:
+    """The stream a producer's ``run`` frame asks for, claimed: ``Refusal`` for a bad frame
+    or a second one (answered, the connection stays open), ``RunRefused`` for a stream it
+    may not run. A connection runs one stream: ``already``, if it has."""
+    if already is not None:
+        raise Refusal("This connection has run its stream.")
+    run = parse_producer_frame(message.get("text"), message.get("bytes"))
+    return claim(room, mode, run, thread_model, source)
+
+
+def heard(stream: Stream) -> Stream:
+    """What a running loop makes of its flags before each tick: stopped by anyone, or
+    orphaned, or the server stopping."""
+    stop, orphaned = live.flags(stream.room, stream.number)
+    return stream.heard(stop, orphaned, time.time(), SHUTDOWN.is_set())
+
+
+def untold(stream: Stream, error: Exception) -> None:
+    """The room could not be told how ``stream`` ended: Redis is gone. Its row is still
+    written; its card stays as it was until a sweep ends it."""
+    log.warning("stream %s of room %s: its end not told: %r", stream.number, stream.room, error)
+
+
+def failed(stream: Stream, error: Exception) -> Stream:
+    """``stream`` ended by ``error`` in its loop: logged, a traceback only for a bug."""
+    if isinstance(error, STORE_DOWN):
+        log.warning("stream %s of room %s failed: %r", stream.number, stream.room, error)
+    else:
+        log.exception("stream %s of room %s failed", stream.number, stream.room)
+    return stream.ended(State.FAILED, time.time(), f"{type(error).__name__}: {error}"[:200])
 
 
 def note_attempt(room: str, number: int) -> Stream | None:
@@ -176,8 +218,9 @@ def expire_stale(room: str, now: float) -> list[Stream]:
     return expired
 
 
-aclaim = live.off_thread(claim)
-aexpire_stale = live.off_thread(expire_stale)
-anote_attempt = live.off_thread(note_attempt)
-aabandon = live.off_thread(abandon)
-aregister = live.off_thread(register)
+aclaim_order = off_thread(claim_order)
+aheard = off_thread(heard)
+aexpire_stale = off_thread(expire_stale)
+anote_attempt = off_thread(note_attempt)
+aabandon = off_thread(abandon)
+aregister = off_thread(register)

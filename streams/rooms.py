@@ -6,6 +6,10 @@ name is checked here, with an explicit ASCII class and ``\\Z``, before any group
 """
 
 import re
+from collections.abc import Mapping
+from typing import cast
+
+from asgiref.typing import WebSocketScope
 
 DEFAULT_ROOM = "lobby"
 MAX_ROOM_LENGTH = 64
@@ -34,3 +38,15 @@ def room_group(room: str) -> str:
 def stream_group(room: str, number: int) -> str:
     """The group a running async stream listens on for a stop."""
     return f"stream.{validate_room(room)}.{number}"
+
+
+def room_from_scope(scope: WebSocketScope) -> str | None:
+    """The room named in a WebSocket's URL (Channels' ``URLRouter`` puts it in the scope's
+    ``url_route``), or None when it is not a room name."""
+    route = cast(Mapping[str, object], scope).get("url_route")
+    kwargs = route.get("kwargs") if isinstance(route, Mapping) else None
+    room = kwargs.get("room") if isinstance(kwargs, Mapping) else None
+    try:
+        return validate_room(room) if isinstance(room, str) else None
+    except InvalidRoom:
+        return None

@@ -8,27 +8,8 @@ is a sync stream still looping after its client left; anyone can stop it.
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from streams.choices import Mode, Outcome, ThreadModel
 from streams.schedule import LatenessSummary
-
-
-class Mode(StrEnum):
-    SYNC = "sync"
-    ASYNC = "async"
-
-
-class ThreadModel(StrEnum):
-    SHARED = "shared"
-    PER_CONNECTION = "per_connection"
-
-    @property
-    def label(self) -> str:
-        if self is ThreadModel.SHARED:
-            return "Channels default (one shared thread)"
-        return "A thread per connection"
-
-    @property
-    def short_label(self) -> str:
-        return "shared" if self is ThreadModel.SHARED else "own thread"
 
 
 class State(StrEnum):
@@ -38,15 +19,6 @@ class State(StrEnum):
     DONE = "done"
     STOPPED = "stopped"
     FAILED = "failed"
-
-
-class Outcome(StrEnum):
-    """How a run ended, as its history row says."""
-
-    FINISHED = "finished"  # every tick sent
-    STOPPED = "stopped"  # from the dashboard, or its client left (async: at once)
-    ORPHANED = "orphaned"  # its client left and the sync loop went on alone
-    FAILED = "failed"  # the loop raised: the note says what
 
 
 # Why a stream ended stopped, as its card and the history say.

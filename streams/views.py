@@ -5,13 +5,13 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from streams import fragments, live, recording
-from streams.commands import COUNT_RANGE, INTERVAL_RANGE, STREAMS_RANGE
-from streams.gauges import PROCESS
+from streams.choices import ThreadModel
+from streams.frames import COUNT_RANGE, INTERVAL_RANGE, STREAMS_RANGE
 from streams.limits import ACK_EVERY
 from streams.live import STORE_DOWN
 from streams.models import StreamRun
+from streams.process import PROCESS
 from streams.rooms import DEFAULT_ROOM, InvalidRoom, validate_room
-from streams.stream import ThreadModel
 
 HISTORY_ROWS = 20
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from streams import commands
+from streams import frames
 from streams.client import ClientError, ProducerRun, Viewer, run_streams
 from streams.rooms import DEFAULT_ROOM, InvalidRoom, validate_room
 from streams.schedule import summarize
@@ -42,7 +42,7 @@ class Command(BaseCommand):
         try:
             room = validate_room(options["room"])
             # The same validation the server applies, so a bad value fails here, clearly.
-            start = commands.parse_room_frame(
+            start = frames.parse_room_frame(
                 json.dumps(
                     {
                         "action": "start",
@@ -53,9 +53,9 @@ class Command(BaseCommand):
                     }
                 )
             )
-        except (InvalidRoom, commands.CommandError) as error:
+        except (InvalidRoom, frames.Refusal) as error:
             raise CommandError(str(error)) from None
-        assert isinstance(start, commands.Start)
+        assert isinstance(start, frames.Start)
         try:
             runs = asyncio.run(self.run(options["url"], room, start, options))
         except ClientError as error:
@@ -65,7 +65,7 @@ class Command(BaseCommand):
         self.report(runs)
 
     async def run(
-        self, url: str, room: str, start: commands.Start, options: dict[str, Any]
+        self, url: str, room: str, start: frames.Start, options: dict[str, Any]
     ) -> list[ProducerRun]:
         if options["thread_model"]:
             async with Viewer(url, room) as viewer:

@@ -20,9 +20,9 @@ from asgiref.testing import ApplicationCommunicator
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from streams import commands, live, recording
+from streams import frames, live, settling
 from streams.client import ClientError, run_producer
-from streams.gauges import PROCESS
+from streams.process import PROCESS
 from streams.rooms import DEFAULT_ROOM, InvalidRoom, validate_room
 from streams.routing import async_producer, sync_producer
 from streams.stream import END_EVENTS
@@ -56,8 +56,8 @@ class Command(BaseCommand):
             frame = json.dumps(
                 {"action": "run", "count": options["count"], "interval": options["interval"]}
             )
-            run = commands.parse_producer_frame(frame, None)
-        except (InvalidRoom, commands.CommandError) as error:
+            run = frames.parse_producer_frame(frame, None)
+        except (InvalidRoom, frames.Refusal) as error:
             raise CommandError(str(error)) from None
         if options["url"]:
             self.through_server(options["url"], room, options["mode"], run)
@@ -78,7 +78,7 @@ class Command(BaseCommand):
             "query_string": b"",
             "headers": [],
             "url_route": {"args": (), "kwargs": {"room": room}},
-            "stream_source": f"manage.py stream on {PROCESS}",
+            "source": f"manage.py stream on {PROCESS}",
         }
         producer = ApplicationCommunicator(app, scope)
         await producer.send_input({"type": "websocket.connect"})
@@ -104,10 +104,10 @@ class Command(BaseCommand):
             self.stdout.write(message["text"])
         await producer.send_input({"type": "websocket.disconnect", "code": 1000})
         await producer.wait(timeout=10)
-        await recording.settled()  # the run's row and its delivery figures, before exiting
+        await settling.settled()  # the run's row and its delivery figures, before exiting
         return last
 
-    def through_server(self, url: str, room: str, mode: str, run: commands.Run) -> None:
+    def through_server(self, url: str, room: str, mode: str, run: frames.Run) -> None:
         def on_tick(_run: Any, event: dict[str, Any]) -> None:
             self.stdout.write(json.dumps(event))
 

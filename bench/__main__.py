@@ -1,0 +1,168 @@
+"""Fan-out and concurrency, against the naive consumer and the raw limit, in one run.
+
+    python -m bench            # quick, about a minute (make bench)
+    python -m bench --full     # every setup and N, bounded to ~20 min (make bench-full)
+
+Prints the tables, writes JSON and a PNG of p99 lateness against viewers. Figures are
+printed, never asserted: the machine is shared, so repeat a run that matters.
+"""
+
+import argparse
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import concurrency, report, sweep
+from bench.servers import Setup
+from tests.servers import ROOT
+
+
+@dataclass(frozen=True)
+class Plan:
+    setups: tuple[Setup, ...]
+    viewers: tuple[int, ...]
+    count: int  # ticks per fan-out point
+    ks: tuple[int, ...]  # streams at once, for the concurrency table
+    json: str
+    plot: str
+
+
+QUICK = Plan(
+    setups=(
+        Setup("product", "daphne", "memory"),
+        Setup("naive", "daphne", "memory"),
+        Setup("raw", "websockets"),
+    ),
+    viewers=(100, 1000),
+    count=30,
+    ks=(1, 4),
+    json=".bench/quick.json",
+    plot=".bench/quick.png",
+)
+FULL = Plan(
+    setups=(
+        Setup("product", "daphne", "memory"),
+        Setup("product", "daphne", "pubsub"),
+        Setup("product", "daphne", "redis"),
+        Setup("product", "uvicorn", "memory"),
+        Setup("product", "uvicorn", "pubsub"),
+        Setup("product", "uvicorn", "redis"),
+        Setup("product", "uvicorn-deflate", "memory"),
+        Setup("naive", "daphne", "memory"),
+        Setup("naive", "daphne", "pubsub"),
+        Setup("naive", "uvicorn", "pubsub"),
+        Setup("raw", "websockets"),
+        Setup("raw", "websockets-gc"),
+    ),
+    viewers=(100, 250, 500, 1000, 2000, 4000),
+    count=60,
+    ks=(1, 2, 4, 8),
+    json="docs/bench/full.json",
+    plot="docs/bench/fanout.png",
+)
+INTERVAL = 0.1
+
+
+def setup_from(text: str) -> Setup:
+    """``product:daphne:memory``, ``naive:uvicorn:pubsub``, ``raw`` or ``raw:websockets-gc``."""
+    parts = text.split(":")
+    if parts[0] == "raw" and len(parts) <= 2:
+        return Setup("raw", parts[1] if len(parts) == 2 else "websockets")
+    if len(parts) != 3:
+        raise argparse.ArgumentTypeError(f"app:server:layer or raw, not {text!r}")
+    return Setup(*parts)
+
+
+def numbers(text: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in text.split(","))
+
+
+def main() -> None:
+    # Ended by a signal, still stop every server and Redis this run started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="every setup and N")
+    parser.add_argument(
+        "--setups",
+        type=lambda t: [setup_from(s) for s in t.split(",")],
+        help="e.g. product:daphne:memory,naive:daphne:memory,raw",
+    )
+    parser.add_argument("--viewers", type=numbers, help="N to sweep, e.g. 100,500,1000")
+    parser.add_argument("--count", type=int, help="ticks per fan-out point")
+    parser.add_argument("--ks", type=numbers, help="streams at once, e.g. 1,2,4,8")
+    parser.add_argument("--no-fanout", action="store_true")
+    parser.add_argument("--no-concurrency", action="store_true")
+    parser.add_argument("--json", help="where the JSON goes")
+    parser.add_argument("--plot", help="where the PNG goes")
+    args = parser.parse_args()
+    plan = FULL if args.full else QUICK
+    setups = tuple(args.setups or plan.setups)
+    viewers = args.viewers or plan.viewers
+    count = args.count or plan.count
+    ks = args.ks or plan.ks
+
+    started = time.monotonic()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    load_before = _load()
+    print(
+        f"{'full' if args.full else 'quick'} run: {len(setups)} setups, N in {viewers}, "
+        f"{count} ticks each; concurrency K in {'none' if args.no_concurrency else ks}; "
+        f"load average {load_before}"
+    )
+    points: list[sweep.Point] = []
+    if not args.no_fanout:
+        print(report.POINT_HEADER)
+
+        def show(point: sweep.Point) -> None:
+            print(report.point_row(point), flush=True)
+
+        points = sweep.run_all(setups, sweep.Sweep(viewers, count, INTERVAL, show))
+    batches: list[concurrency.Batch] = []
+    scenario = None
+    if not args.no_concurrency:
+        batches, scenario = concurrency.run(ks)
+    best = report.largest(points)
+    judged = report.targets(points)
+    report.print_all(points, batches, scenario, judged)
+
+    elapsed = time.monotonic() - started
+    json_path = ROOT / (args.json or plan.json)
+    plot_path = ROOT / (args.plot or plan.plot)
+    document = {
+        "command": " ".join(["python -m bench", *sys.argv[1:]]),
+        "started": started_at,
+        "seconds": round(elapsed, 1),
+        "load_average": {"before": load_before, "after": _load()},
+        "machine": report.machine(),
+        "interval": INTERVAL,
+        "ticks_per_point": count,
+        "fanout": points,
+        "largest": best,
+        "targets": judged,
+        "concurrency": batches,
+        "while_sync_loops": scenario,
+    }
+    report.write_json(json_path, document)
+    json_path.with_suffix(".md").write_text(report.markdown(document, points))
+    if points:
+        title = f"Fan-out, {count} ticks per point; load average {load_before} before the run"
+        report.plot(plot_path, points, title)
+    written = [json_path, json_path.with_suffix(".md"), *([plot_path] if points else [])]
+    print(f"\n{elapsed:.0f} s; wrote {', '.join(_shown(path) for path in written)}")
+
+
+def _load() -> str:
+    import os
+
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+if __name__ == "__main__":
+    main()

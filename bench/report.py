@@ -1,0 +1,304 @@
+"""Print the tables, judge the targets, write the JSON and draw the plot."""
+
+import json
+import os
+import platform
+from collections.abc import Sequence
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from bench import stats
+from bench.concurrency import Batch, WhileSyncLoops
+from bench.sweep import Point
+
+PACKAGES = ("django", "channels", "channels-redis", "daphne", "uvicorn", "uvloop", "websockets")
+DEFAULT_STACK = "product + daphne + memory"
+NAIVE_DEFAULT = "naive + daphne + memory"
+RAW = "raw + websockets"
+RAW_GC = "raw + websockets-gc"  # the same GC tuning as the product
+
+
+def ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.0f}"
+
+
+def point_row(point: Point) -> str:
+    r = point.result
+    late = r["lateness"] or {}
+    verdict = "ok" if point.passed else "FAIL"
+    return (
+        f"{point.setup:<36} {point.viewers:>5} {r['fragments_per_s']:>8.0f} "
+        f"{ms(late.get('p50')):>6} {ms(late.get('p99')):>6} {ms(late.get('max')):>6} "
+        f"{r['lost']:>6} {r['failed']:>5} {r['connect_seconds']:>7.1f}  {verdict}"
+    )
+
+
+POINT_HEADER = (
+    f"{'setup':<36} {'N':>5} {'frag/s':>8} {'p50':>6} {'p99':>6} {'max':>6} "
+    f"{'lost':>6} {'fail':>5} {'conn s':>7}  (lateness in ms)"
+)
+
+
+def largest(points: Sequence[Point]) -> dict[str, int | None]:
+    """Per setup, the largest N that passed (None: not even the smallest)."""
+    by_setup: dict[str, list[tuple[int, bool]]] = {}
+    for point in points:
+        by_setup.setdefault(point.setup, []).append((point.viewers, point.passed))
+    return {setup: stats.largest_good(found) for setup, found in by_setup.items()}
+
+
+def targets(points: Sequence[Point]) -> list[dict[str, Any]]:
+    """The issue's targets, each with what was measured. A largest N shown as ">=N" passed
+    every N tried, so it is only a floor. A target this run cannot judge (its setups were
+    not run, or not as far as the target's N) is left out."""
+    best = largest(points)
+    floors = {p.setup for p in points} - {p.setup for p in points if not p.passed}
+    tried = {p.setup: max(q.viewers for q in points if q.setup == p.setup) for p in points}
+
+    def shown(setup: str) -> str:
+        n = best.get(setup)
+        return "none" if n is None else f"{'>=' * (setup in floors)}{n}"
+
+    def reached(setup: str, n: float) -> bool:
+        return (best.get(setup) or 0) >= n
+
+    judged: list[dict[str, Any]] = []
+    if DEFAULT_STACK in best and (tried[DEFAULT_STACK] >= 1000 or DEFAULT_STACK not in floors):
+        judged.append(
+            {
+                "target": "default stack holds 1,000 viewers",
+                "measured": shown(DEFAULT_STACK),
+                "met": reached(DEFAULT_STACK, 1000),
+            }
+        )
+    if DEFAULT_STACK in best and NAIVE_DEFAULT in best:
+        # A baseline that failed every N it tried holds fewer than the smallest of them.
+        naive = best[NAIVE_DEFAULT] or min(p.viewers for p in points if p.setup == NAIVE_DEFAULT)
+        judged.append(
+            {
+                "target": "default stack >= 3x the naive baseline's largest N",
+                "measured": f"{shown(DEFAULT_STACK)} vs {shown(NAIVE_DEFAULT)}",
+                "met": reached(DEFAULT_STACK, 3 * naive),
+            }
+        )
+    product = [s for s in best if s.startswith("product")]
+    if product and any(tried[s] >= 2000 or s not in floors for s in product):
+        top = max(product, key=lambda s: best[s] or 0)
+        judged.append(
+            {
+                "target": "best setup holds 2,000 viewers",
+                "measured": f"{shown(top)} ({top})",
+                "met": reached(top, 2000),
+            }
+        )
+        for raw in (RAW, RAW_GC):
+            if raw in best:
+                judged.append(
+                    {
+                        "target": f"best setup >= 0.7x the largest N of {raw}",
+                        "measured": f"{shown(top)} vs {shown(raw)}",
+                        "met": (best[raw] or 0) > 0 and reached(top, 0.7 * (best[raw] or 0)),
+                    }
+                )
+    return judged
+
+
+def batch_row(batch: Batch) -> str:
+    waits = " ".join(f"{w:.2f}" for w in batch.waits)
+    finishes = " ".join(f"{f:.2f}" for f in batch.finishes)
+    return f"{batch.mode:<6} {batch.thread_model:<15} {batch.streams:>2}  {waits:<42} {finishes}"
+
+
+def print_all(
+    points: Sequence[Point],
+    batches: Sequence[Batch],
+    scenario: WhileSyncLoops | None,
+    judged: Sequence[dict[str, Any]],
+) -> None:
+    if points:
+        print("\nFan-out: one room, one async stream at 10 ticks/s, N viewers")
+        print(POINT_HEADER)
+        for point in points:
+            print(point_row(point))
+        print("\nLargest N with p99 <= 100 ms and nothing lost (of the N tried)")
+        floors = {p.setup for p in points} - {p.setup for p in points if not p.passed}
+        for setup, n in largest(points).items():
+            shown = "none" if n is None else f"{n}{' (passed every N tried)' * (setup in floors)}"
+            print(f"  {setup:<36} {shown}")
+    if batches:
+        print("\nConcurrency: K streams of 10 ticks x 0.1 s, asked for at once (seconds)")
+        print(f"{'mode':<6} {'thread model':<15} {'K':>2}  {'waited, each stream':<42} finished")
+        for batch in batches:
+            print(batch_row(batch))
+    if scenario is not None:
+        late = scenario.running_async_lateness
+        print("\nWhile a sync stream loops for ~3 s (default thread model)")
+        print(f"  a new viewer connected in:           {ms(scenario.viewer_connect)} ms")
+        if late is not None:
+            print(
+                f"  a running async stream, sent late:   p50 {ms(late.p50)} / p99 "
+                f"{ms(late.p99)} / max {ms(late.max)} ms"
+            )
+        print(
+            f"  a new default async producer waited: {scenario.new_async_wait:.2f} s "
+            f"(the sync loop ended {scenario.sync_loop_left:.2f} s after it asked)"
+        )
+    if judged:
+        print("\nTargets")
+        for target in judged:
+            print(
+                f"  {'met ' if target['met'] else 'MISS'}  {target['target']}: {target['measured']}"
+            )
+
+
+def markdown(document: dict[str, Any], points: Sequence[Point]) -> str:
+    """The run as Markdown tables, for docs/benchmarks.md: nothing typed by hand."""
+    lines = [
+        f"Command: `{document['command']}`, started {document['started']}, "
+        f"{document['seconds']:.0f} s; load average {document['load_average']['before']} "
+        f"before, {document['load_average']['after']} after.",
+        "",
+    ]
+    machine_ = document["machine"]
+    packages = ", ".join(f"{k} {v}" for k, v in machine_["packages"].items() if v)
+    lines += [
+        f"Machine: {machine_['cpu']}, {machine_['cores']} cores, Python {machine_['python']}, "
+        f"{machine_['system']}; {packages}.",
+        "",
+    ]
+    if points:
+        lines += [
+            "| setup | N | fragments/s | p50 ms | p99 ms | max ms | lost | failed | connect s | |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        ]
+        for point in points:
+            r, late = point.result, point.result["lateness"] or {}
+            lines.append(
+                f"| {point.setup} | {point.viewers} | {r['fragments_per_s']:.0f} | "
+                f"{ms(late.get('p50'))} | {ms(late.get('p99'))} | {ms(late.get('max'))} | "
+                f"{r['lost']} | {r['failed']} | {r['connect_seconds']:.1f} | "
+                f"{'ok' if point.passed else '**fail**'} |"
+            )
+        floors = {p.setup for p in points} - {p.setup for p in points if not p.passed}
+        lines += ["", "| setup | largest N (p99 <= 100 ms, nothing lost) |", "| --- | ---: |"]
+        for setup, n in largest(points).items():
+            shown = "none" if n is None else f"{'>=' * (setup in floors)}{n}"
+            lines.append(f"| {setup} | {shown} |")
+    if document["targets"]:
+        lines += ["", "| target | measured | |", "| --- | --- | --- |"]
+        for target in document["targets"]:
+            verdict = "met" if target["met"] else "**missed**"
+            lines.append(f"| {target['target']} | {target['measured']} | {verdict} |")
+    batches: list[Batch] = document["concurrency"]
+    if batches:
+        lines += [
+            "",
+            "| mode | thread model | K | waited, each stream (s) | finished, each stream (s) |",
+            "| --- | --- | ---: | --- | --- |",
+        ]
+        for batch in batches:
+            waits = " ".join(f"{w:.2f}" for w in batch.waits)
+            finishes = " ".join(f"{f:.2f}" for f in batch.finishes)
+            lines.append(
+                f"| {batch.mode} | {batch.thread_model} | {batch.streams} | {waits} | {finishes} |"
+            )
+    scenario: WhileSyncLoops | None = document["while_sync_loops"]
+    if scenario is not None:
+        late = scenario.running_async_lateness
+        lines += [
+            "",
+            "While a sync stream loops for about 3 s under the default thread model: a new viewer"
+            f" connected in {ms(scenario.viewer_connect)} ms; an async stream already running "
+            "sent its ticks "
+            + (
+                f"p50 {ms(late.p50)} / p99 {ms(late.p99)} / max {ms(late.max)} ms late"
+                if late
+                else "(no ticks)"
+            )
+            + f"; a new default async producer waited {scenario.new_async_wait:.2f} s, and the "
+            f"sync loop ended {scenario.sync_loop_left:.2f} s after it asked.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    versions: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "system": platform.platform(),
+        "packages": versions,
+    }
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1, default=_plain) + "\n")
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "__dataclass_fields__"):
+        return asdict(value)
+    raise TypeError(f"not JSON: {type(value)}")
+
+
+def plot(path: Path, points: Sequence[Point], title: str) -> None:
+    """p99 lateness against viewers, one line per setup (product solid, naive dashed, raw
+    dotted); a point where ticks were lost is also marked with an x."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(11, 5.5), dpi=100)
+    setups = list(dict.fromkeys(point.setup for point in points))
+    palette = plt.get_cmap("tab10")  # ten colours for the product and naive lines
+    for index, setup in enumerate(setups):
+        mine = [p for p in points if p.setup == setup and p.result["lateness"]]
+        xs = [p.viewers for p in mine]
+        ys = [p.result["lateness"]["p99"] * 1000 for p in mine]
+        style = {"product": "-", "naive": "--"}.get(setup.split(" ")[0], ":")
+        colour: Any = palette(index % 10)
+        if setup.startswith("raw"):
+            colour = "dimgrey" if setup.endswith("-gc") else "black"
+        (line,) = axes.plot(xs, ys, marker="o", linestyle=style, color=colour, label=setup)
+        lost = [p for p in mine if p.result["lost"]]
+        if lost:
+            axes.scatter(
+                [p.viewers for p in lost],
+                [p.result["lateness"]["p99"] * 1000 for p in lost],
+                marker="x",
+                s=80,
+                color=line.get_color(),
+            )
+    axes.axhline(stats.P99_LIMIT * 1000, color="grey", linestyle="--", linewidth=1)
+    axes.text(axes.get_xlim()[0], stats.P99_LIMIT * 1000, " 100 ms", va="bottom", color="grey")
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    ticks = sorted({p.viewers for p in points})
+    axes.set_xticks(ticks, [str(t) for t in ticks])
+    axes.set_xlabel("viewers in the room (one async stream, 10 ticks/s)")
+    axes.set_ylabel("p99 lateness, ms (arrival minus due time)")
+    axes.set_title(title)
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    figure.text(0.99, 0.01, "x: ticks lost", ha="right", fontsize=8, color="grey")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)

@@ -1,0 +1,130 @@
+import re
+import time
+import uuid
+
+import pytest
+
+from streams import live
+from streams.choices import Mode, ThreadModel
+from streams.models import StreamRun
+from streams.stream import Stream
+from tests.cards import card_body
+from tests.factories import ticked
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": uuid.uuid4().hex,
+        }
+    }
+
+
+def test_dashboard_lobby(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'ws-connect="/ws/rooms/lobby/"' in page
+    assert 'hx-swap="none"' in page
+    for form in ("start-sync", "start-async", "chat-form", "thread-model", "room-controls"):
+        assert f'id="{form}"' in page
+
+
+def test_dashboard_loads_htmx_from_django_htmx_static_only(client):
+    page = client.get("/").content.decode()
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    assert scripts == [
+        "/static/django_htmx/htmx-2.min.js",
+        "/static/django_htmx/ext/hx-ws-2.min.js",
+        "/static/js/dashboard.js",  # after them: it sets htmx.config
+    ]
+    assert "://" not in page.split("<body")[0]  # nothing from another host
+
+
+def test_dashboard_defaults(client):
+    page = client.get("/lobby/").content.decode()
+    assert page.count('name="count" type="number" value="50"') == 2
+    assert page.count('name="interval" type="number" value="1"') == 2
+    assert page.count('name="streams" type="number" value="1"') == 2
+    assert 'value="shared" checked' in page
+
+
+def test_dashboard_other_room(client):
+    response = client.get("/team-a.demo/")
+    assert response.status_code == 200
+    assert 'ws-connect="/ws/rooms/team-a.demo/"' in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/bad%20room/", "/" + "x" * 65 + "/", "/caf%C3%A9/"])
+def test_dashboard_invalid_room_is_a_friendly_404(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "There is no room called" in page and 'href="/"' in page
+    assert "ws-connect" not in page
+
+
+def test_unknown_path_is_a_friendly_404(client):
+    response = client.get("/a/b/c/")
+    assert response.status_code == 404
+    assert "Go to the lobby" in response.content.decode()
+
+
+def test_dashboard_refuses_post(client):
+    assert client.post("/").status_code == 405
+
+
+def test_dashboard_shows_current_counters_not_zeros(client):
+    [number] = live.next_numbers("mid", 1)
+    stream = Stream(
+        room="mid", number=number, mode=Mode.ASYNC, count=50, interval=1.0, created_at=time.time()
+    ).started(time.time(), ThreadModel.SHARED)
+    for seq in range(1, 8):
+        stream = ticked(stream, seq, 0.002)
+    live.save(stream)
+
+    page = client.get("/mid/").content.decode()
+    column = page.split('id="async-streams"')[1].split("</section>")[0]
+    assert card_body(number) + ' data-seq="7"' in column
+    assert '<progress max="50" value="7">' in column
+
+
+def test_dashboard_lists_finished_runs(client):
+    stream = Stream(
+        room="hist", number=2, mode=Mode.SYNC, count=3, interval=0.5, created_at=100.0
+    ).started(101.0, ThreadModel.PER_CONNECTION)
+    for seq in (1, 2, 3):
+        stream = ticked(stream, seq, 0.004)
+    StreamRun.from_stream(stream.ended(stream.state.DONE, 102.5), [0.004] * 3).save()
+
+    page = client.get("/hist/").content.decode()
+    rows = page.split('id="history-rows"')[1].split("</tbody>")[0]
+    assert "#2" in rows and "own thread" in rows and "3 / 3" in rows and "1.00 s" in rows
+    assert "4.0 ms" in rows
+
+
+def test_dashboard_while_redis_is_gone_loads_and_says_so(client, monkeypatch):
+    """The cache (Redis) does not answer: a 503 page with the banner and the history, which
+    fills in by itself once the layer is back, instead of a 500."""
+    stream = Stream(
+        room="lobby", number=4, mode=Mode.ASYNC, count=1, interval=0.5, created_at=100.0
+    ).started(101.0, ThreadModel.SHARED)
+    stream = ticked(stream, 1, 0.002)
+    StreamRun.from_stream(stream.ended(stream.state.DONE, 101.6), [0.002]).save()
+
+    def refused(room):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(live, "streams", refused)
+    response = client.get("/")
+    page = response.content.decode()
+    assert response.status_code == 503
+    assert "Channel layer unavailable" in page
+    assert 'ws-connect="/ws/rooms/lobby/"' in page  # it still connects, and retries
+    rows = page.split('id="history-rows"')[1].split("</tbody>")[0]
+    assert "#4" in rows  # the history is in the database, not in Redis
+    assert "<b>–</b> viewers" in page

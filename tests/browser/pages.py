@@ -1,0 +1,141 @@
+"""The dashboard page as the browser tests drive it: a tab and what it reported, the forms,
+the cards, the history table. The one place the tests spell the page's markup."""
+
+import re
+
+from playwright.sync_api import ConsoleMessage, Dialog, Locator, Page, Response, expect
+
+WAIT_MS = 15_000  # generous: streams are short, but the machine is shared
+VIEWPORT = {"width": 1280, "height": 900}
+# What the link indicator shows for each value of <body data-link>.
+LINK_TEXT = {"live": "live", "lost": "reconnecting…"}
+# A failed connection attempt, reported by Chromium and by htmx's htmx:wsError.
+CONNECTION_ERRORS = ("WebSocket connection", "[object Event]")
+
+
+class Tab:
+    """One page in a browser context of its own, with what it reported: console errors,
+    dialogs (dismissed) and every request it made."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.response: Response | None = None  # the page as the server rendered it
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.requests: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
+        page.on("dialog", self._dialog)
+        page.on("request", lambda request: self.requests.append(request.url))
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.errors.append(f"console: {message.text}")
+
+    def _dialog(self, dialog: Dialog) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def errors_besides_connection_failures(self) -> list[str]:
+        return [e for e in self.errors if not any(x in e for x in CONNECTION_ERRORS)]
+
+
+def expect_link(page: Page, state: str) -> None:
+    """The indicator shows ``state``'s words, and only those."""
+    expect(page.locator("body")).to_have_attribute("data-link", state)
+    for shown, text in LINK_TEXT.items():
+        span = page.locator(f"p.link .link-{shown}")
+        if shown == state:
+            expect(span).to_be_visible()
+            expect(span).to_have_text(text)
+        else:
+            expect(span).to_be_hidden()
+    expect(page.locator("p.link .link-wait")).to_be_hidden()
+
+
+def start(page: Page, mode: str, count: object, interval: object, streams: object) -> None:
+    form = page.locator(f"#start-{mode}")
+    form.locator("input[name=count]").fill(str(count))
+    form.locator("input[name=interval]").fill(str(interval))
+    form.locator("input[name=streams]").fill(str(streams))
+    form.locator("button").click()
+
+
+def say(page: Page, text: str) -> None:
+    page.locator("#chat-form input[name=text]").fill(text)
+    page.locator("#chat-form button").click()
+
+
+def cards(page: Page, mode: str, selector: str = "") -> Locator:
+    """Each stream card's live body, which carries its state and its tick count."""
+    return page.locator(f"#{mode}-streams .card-body{selector}")
+
+
+def card_numbers(page: Page, mode: str) -> set[int]:
+    ids = cards(page, mode).evaluate_all("cards => cards.map(card => card.id)")
+    return {int(card_id.removeprefix("stream-").removesuffix("-body")) for card_id in ids}
+
+
+def seq(page: Page, number: int) -> int:
+    return int(page.locator(f"#stream-{number}-body").get_attribute("data-seq"))
+
+
+def expect_finished(body: Locator, ticks: int) -> None:
+    """A card that ran all its ticks: its counter, a full bar, and "done"."""
+    expect(body).to_have_attribute("data-seq", str(ticks))
+    expect(body.locator(".counter")).to_have_text(f"{ticks} / {ticks}")
+    expect(body.locator("progress")).to_have_js_property("position", 1)
+    expect(body.locator(".status")).to_have_text("done")
+
+
+def history(page: Page, rows: int) -> list[dict[str, str]]:
+    """The finished runs table, header -> cell, once it has ``rows`` rows: a run's row
+    arrives after its card says done (the database write is between)."""
+    expect(page.locator("tbody#history-rows tr")).to_have_count(rows)
+    headers = page.locator("section.history thead th").all_inner_texts()
+    cells = page.locator("tbody#history-rows tr").evaluate_all(
+        "rows => rows.map(row => Array.from(row.cells, cell => cell.textContent.trim()))"
+    )
+    return [dict(zip(headers, row, strict=True)) for row in cells]
+
+
+def history_waited(page: Page, rows: int) -> dict[int, float]:
+    """Stream number -> its 'Waited' seconds."""
+    waited = {}
+    for row in history(page, rows):
+        seconds = re.fullmatch(r"([\d.]+) s", row["Waited"])
+        assert seconds, f"no waited time in {row}"
+        waited[int(row["Stream"].removeprefix("#"))] = float(seconds.group(1))
+    return waited
+
+
+def seq_at_least(page: Page, number: int, seq: int) -> None:
+    page.wait_for_function(
+        "([id, seq]) => Number(document.getElementById(id)?.dataset.seq) >= seq",
+        arg=[f"stream-{number}-body", seq],
+        timeout=WAIT_MS,
+    )
+
+
+def record_counts(page: Page) -> None:
+    """From now on, note each card body's count as it lands in the page."""
+    page.evaluate(
+        """() => {
+        window.counts = {};
+        new MutationObserver(records => {
+            for (const record of records) for (const node of record.addedNodes) {
+                if (node.nodeType !== Node.ELEMENT_NODE) continue;
+                const bodies = node.matches('.card-body') ? [node]
+                    : node.querySelectorAll('.card-body');
+                for (const body of bodies)
+                    (window.counts[body.id] ??= []).push(Number(body.dataset.seq));
+            }
+        }).observe(document.body, {childList: true, subtree: true});
+    }"""
+    )
+
+
+def counts_seen(page: Page, number: int) -> list[int]:
+    """The counts stream ``number``'s card showed, in order, each once."""
+    seen = page.evaluate("id => window.counts[id] || []", f"stream-{number}-body")
+    return [n for i, n in enumerate(seen) if i == 0 or n != seen[i - 1]]

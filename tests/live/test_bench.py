@@ -1,0 +1,68 @@
+"""A smoke run of the benchmark on a tiny N: it keeps ``make bench`` working.
+
+Nothing here is a timing: three viewers must get every tick from every kind of server, and
+the run must write its JSON, its Markdown tables and its plot.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.servers import ROOT
+
+pytestmark = pytest.mark.live
+
+SETUPS = ["product:daphne:memory", "product:uvicorn:pubsub", "naive:daphne:memory", "raw"]
+
+
+def test_quick_benchmark_on_three_viewers(tmp_path):
+    out, png = tmp_path / "bench.json", tmp_path / "bench.png"
+    argv = [
+        sys.executable,
+        "-m",
+        "bench",
+        "--setups",
+        ",".join(SETUPS),
+        "--viewers",
+        "3",
+        "--count",
+        "5",
+        "--ks",
+        "1",
+        "--json",
+        str(out),
+        "--plot",
+        str(png),
+    ]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=100)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+
+    document = json.loads(out.read_text())
+    points = document["fanout"]
+    assert [p["setup"] for p in points] == [
+        "product + daphne + memory",
+        "product + uvicorn + pubsub",
+        "naive + daphne + memory",
+        "raw + websockets",
+    ]
+    for point in points:
+        result = point["result"]
+        assert (result["connected"], result["sent"], result["lost"]) == (3, 5, 0), point
+        assert result["received"] == 15 and result["lateness"]["count"] == 15
+    batches = document["concurrency"]
+    assert {(b["mode"], b["thread_model"]) for b in batches} == {
+        ("sync", "shared"),
+        ("sync", "per_connection"),
+        ("async", "shared"),
+        ("async", "per_connection"),
+    }
+    assert all(len(b["waits"]) == len(b["finishes"]) == 1 and b["ticks"] == 10 for b in batches)
+    # A new default async producer waits for the shared thread: about until the loop ends.
+    during = document["while_sync_loops"]
+    assert during["new_async_wait"] >= 0.5 * during["sync_loop_left"] > 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    tables = out.with_suffix(".md").read_text()
+    assert "| product + daphne + memory | 3 |" in tables and "| sync | shared | 1 |" in tables
+    assert "Fan-out" in done.stdout and "Concurrency" in done.stdout

@@ -1,0 +1,84 @@
+"""Settings built from the environment: databases, channel layers, caches, Sentinel."""
+
+from pathlib import Path
+
+import pytest
+
+from dashboard_project import environment
+from dashboard_project.environment import ConfigError
+
+
+def test_no_database_url_is_sqlite_at_the_default_path():
+    config = environment.database("", Path("/srv/db.sqlite3"))
+    assert (config["ENGINE"], config["NAME"]) == ("django.db.backends.sqlite3", "/srv/db.sqlite3")
+
+
+def test_postgres_url():
+    config = environment.database(
+        "postgres://runs:p%40ss@db.example:6432/dashboard?sslmode=require", Path("x")
+    )
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["NAME"], config["USER"], config["PASSWORD"]) == ("dashboard", "runs", "p@ss")
+    assert (config["HOST"], config["PORT"], config["OPTIONS"]) == (
+        "db.example",
+        "6432",
+        {"sslmode": "require"},
+    )
+    assert environment.database("postgresql://localhost/runs", Path("x"))["PORT"] == ""
+
+
+def test_sqlite_url():
+    assert (
+        environment.database("sqlite:////var/lib/runs.db", Path("x"))["NAME"] == "/var/lib/runs.db"
+    )
+    assert environment.database("sqlite:///runs.db", Path("x"))["NAME"] == "runs.db"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://localhost/runs", "scheme 'mysql' is not supported"),
+        ("postgres://localhost", "names no database"),
+        ("postgres://localhost/", "names no database"),
+        ("sqlite://", "names no file"),
+    ],
+)
+def test_bad_database_urls_say_what_is_wrong(url, message):
+    with pytest.raises(ConfigError, match=message):
+        environment.database(url, Path("x"))
+
+
+def test_layer_without_redis_is_in_memory():
+    assert environment.channel_layer("pubsub", "") == {
+        "BACKEND": "channels.layers.InMemoryChannelLayer"
+    }
+
+
+def test_layer_choices():
+    pubsub = environment.channel_layer("pubsub", "redis://r:6379/0")
+    assert pubsub["BACKEND"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert pubsub["CONFIG"]["hosts"] == [{"address": "redis://r:6379/0", "socket_timeout": None}]
+    core = environment.channel_layer("core", "redis://r:6379/0")
+    assert core["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert core["CONFIG"]["group_expiry"] == 86400
+    with pytest.raises(ConfigError, match="'rabbit' is not one of: pubsub, core"):
+        environment.channel_layer("rabbit", "redis://r:6379/0")
+    with pytest.raises(ConfigError, match="is not one of"):
+        environment.channel_layer("rabbit", "")
+
+
+def test_sentinel_settings():
+    host = environment.redis_host("redis://ignored/2", "s1:26379, s2:26380", "main")
+    assert host == {
+        "sentinels": [("s1", 26379), ("s2", 26380)],
+        "master_name": "main",
+        "socket_timeout": None,
+        "db": 2,
+    }
+    cache = environment.cache("", "s1:26379", "main")
+    assert cache["LOCATION"] == "redis://main/0"
+    assert cache["OPTIONS"]["pool_class"] == "dashboard_project.sentinel.SentinelPool"
+    with pytest.raises(ConfigError, match="needs REDIS_SENTINEL_MASTER"):
+        environment.redis_host("", "s1:26379", "")
+    with pytest.raises(ConfigError, match="'s1' is not host:port"):
+        environment.sentinels("s1")

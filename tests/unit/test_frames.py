@@ -1,0 +1,182 @@
+import json
+
+import pytest
+
+from streams.choices import Mode, ThreadModel
+from streams.frames import (
+    MAX_FRAME_BYTES,
+    MAX_READ,
+    Ack,
+    Chat,
+    Refusal,
+    Reset,
+    Run,
+    SetThreadModel,
+    Start,
+    Stop,
+    parse_producer_frame,
+    parse_room_frame,
+)
+
+
+def frame(**payload) -> str:
+    return json.dumps(payload)
+
+
+def test_start_from_htmx_form_values_as_strings():
+    text = frame(
+        action="start",
+        mode="sync",
+        count="50",
+        interval="1",
+        streams="3",
+        HEADERS={"HX-Trigger": "start-sync"},
+    )
+    assert parse_room_frame(text) == Start(Mode.SYNC, count=50, interval=1.0, streams=3)
+
+
+def test_start_from_json_numbers_with_htmx4_headers_key():
+    text = frame(
+        action="start",
+        mode="async",
+        count=10,
+        interval=0.25,
+        streams=1,
+        headers={"HX-Trigger": "start-async"},
+    )
+    assert parse_room_frame(text) == Start(Mode.ASYNC, count=10, interval=0.25, streams=1)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (frame(action="stop", stream="7"), Stop(7)),
+        (frame(action="reset"), Reset()),
+        (frame(action="chat", text="  hi  "), Chat("hi")),
+        (frame(action="ack", read=262144), Ack(262144)),
+        (frame(action="ack", read=0), Ack(0)),
+        (frame(action="ack", read=MAX_READ), Ack(MAX_READ)),
+        (
+            frame(action="thread_model", model="per_connection"),
+            SetThreadModel(ThreadModel.PER_CONNECTION),
+        ),
+    ],
+)
+def test_room_commands(text, expected):
+    assert parse_room_frame(text) == expected
+
+
+def start(**overrides) -> str:
+    payload = {"action": "start", "mode": "sync", "count": 5, "interval": 1, "streams": 1}
+    return json.dumps(payload | overrides)
+
+
+@pytest.mark.parametrize(
+    ("text", "data", "panel", "message"),
+    [
+        (None, b"{}", "room", "Binary frames are not accepted"),
+        ("{oops", None, "room", "Malformed JSON"),
+        ("", None, "room", "Malformed JSON"),
+        ('"start"', None, "room", "Send one JSON object"),
+        ("[]", None, "room", "Send one JSON object"),
+        (frame(action="fly"), None, "room", "Unknown action 'fly'"),
+        (frame(), None, "room", "Unknown action None"),
+        (frame(action="fly", HEADERS={"HX-Trigger": "chat-form"}), None, "chat", "Unknown action"),
+        (start(mode="threads"), None, "room", "Mode must be 'sync' or 'async'"),
+        (start(count=0), None, "sync", "Ticks must be between 1 and 10000, not 0"),
+        (start(count=10001), None, "sync", "Ticks must be between 1 and 10000, not 10001"),
+        (start(count=-3), None, "sync", "Ticks must be between 1 and 10000, not -3"),
+        (start(count="2.5"), None, "sync", "Ticks must be a whole number"),
+        (start(count=2.5), None, "sync", "Ticks must be a whole number"),
+        (start(count=True), None, "sync", "Ticks must be a whole number"),
+        (start(count="\u0661"), None, "sync", "Ticks must be a whole number"),
+        (start(count=None), None, "sync", "Ticks must be a whole number, not None"),
+        (start(interval=0.001), None, "sync", "Interval must be between 0.01 and 60 s"),
+        (start(interval=61), None, "sync", "Interval must be between 0.01 and 60 s, not 61"),
+        (start(interval="NaN"), None, "sync", "Interval must be a finite number"),
+        (start(interval="inf"), None, "sync", "Interval must be a finite number"),
+        (start(interval="-Infinity"), None, "sync", "Interval must be a finite number"),
+        (
+            '{"action": "start", "mode": "sync", "count": 5, "interval": NaN, "streams": 1}',
+            None,
+            "sync",
+            "Interval must be a finite number",
+        ),
+        (
+            '{"action": "start", "mode": "sync", "count": 5, "interval": Infinity, "streams": 1}',
+            None,
+            "sync",
+            "Interval must be a finite number",
+        ),
+        (start(interval="soon"), None, "sync", "Interval must be a number of seconds"),
+        (start(interval=False), None, "sync", "Interval must be a number of seconds"),
+        (start(mode="async", streams=0), None, "async", "Streams at once must be between 1 and 16"),
+        (
+            start(mode="async", streams=17),
+            None,
+            "async",
+            "Streams at once must be between 1 and 16",
+        ),
+        (frame(action="stop"), None, "room", "Stream number must be a whole number"),
+        (frame(action="stop", stream="x"), None, "room", "Stream number must be a whole number"),
+        (frame(action="chat", text="   "), None, "chat", "Type a message first"),
+        (frame(action="chat", text=5), None, "chat", "Type a message first"),
+        (frame(action="chat", text="x" * 501), None, "chat", "at most 500 characters, not 501"),
+        (frame(action="thread_model", model="fibres"), None, "room", "Thread model must be one of"),
+        (frame(action="chat", text="x" * MAX_FRAME_BYTES), None, "room", "Message too large"),
+        ("[" * 30_000, None, "room", "Malformed JSON"),
+        (frame(action="ack"), None, "room", "Characters read must be a whole number, not"),
+        (frame(action="ack", read=-1), None, "room", "Characters read must be between 0"),
+        (frame(action="ack", read=MAX_READ + 1), None, "room", "Characters read must be between"),
+        (frame(action="ack", read=1.5), None, "room", "Characters read must be a whole number"),
+        (frame(action="stop", stream="9" * 4301), None, "room", "Stream number must be a whole"),
+        (start(count="9" * 5000), None, "sync", "Ticks must be a whole number"),
+        (start(interval="1" * 5000), None, "sync", "Interval must be a number of seconds"),
+    ],
+)
+def test_room_frame_rejected(text, data, panel, message):
+    with pytest.raises(Refusal) as caught:
+        parse_room_frame(text, data)
+    assert message in caught.value.message
+    assert caught.value.panel == panel
+
+
+def test_frame_size_limit_counts_bytes_not_characters():
+    text = json.dumps(
+        {"action": "chat", "text": "\u00e9" * (MAX_FRAME_BYTES // 2)}, ensure_ascii=False
+    )
+    assert len(text) < MAX_FRAME_BYTES < len(text.encode())
+    with pytest.raises(Refusal, match="too large"):
+        parse_room_frame(text)
+
+
+def test_long_bad_values_are_shortened_in_messages():
+    with pytest.raises(Refusal) as caught:
+        parse_room_frame(frame(action="x" * 1000))
+    assert len(caught.value.message) < 80
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (frame(action="run", stream=3), Run(number=3)),
+        (frame(action="run", count=50, interval=1), Run(count=50, interval=1.0)),
+    ],
+)
+def test_producer_frames(text, expected):
+    assert parse_producer_frame(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (frame(action="start"), "Unknown action 'start'; send 'run'"),
+        (frame(action="run"), "Ticks must be a whole number"),
+        (frame(action="run", count=5, interval="nan"), "finite"),
+        (frame(action="run", stream=0), "Stream number must be between"),
+        (frame(action="run", stream="9" * 4301), "Stream number must be a whole number"),
+    ],
+)
+def test_producer_frame_rejected(text, message):
+    with pytest.raises(Refusal, match=message):
+        parse_producer_frame(text)
