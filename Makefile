@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench bench-full lint screenshot
+.PHONY: run test bench bench-full soak lint screenshot
 
 # Daphne listens with a backlog of 50: a burst of viewers connecting at once overflows it,
 # and each refused SYN costs a viewer a 1 s retransmit (docs/benchmarks.md).
@@ -33,6 +33,10 @@ bench: $(VENV)/.dev
 # Every setup and N: docs/bench/full.{json,md} and docs/bench/fanout.png (about 8 min here).
 bench-full: $(VENV)/.dev
 	$(BIN)/python -m bench --full
+
+# 50 viewers of a room on Redis for 10 minutes, 20 ticks/s, with churn beside: .bench/soak.json.
+soak: $(VENV)/.dev
+	$(BIN)/python -m bench.soak
 
 # docs/dashboard.png, taken mid-run by the browser test that `make test` runs into a temp dir.
 screenshot: $(VENV)/.dev

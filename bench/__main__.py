@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import concurrency, report, sweep
+from bench import burst, concurrency, report, sweep
 from bench.servers import Setup
 from tests.servers import ROOT
 
@@ -26,6 +26,9 @@ class Plan:
     viewers: tuple[int, ...]
     count: int  # ticks per fan-out point
     ks: tuple[int, ...]  # streams at once, for the concurrency table
+    burst_setups: tuple[Setup, ...]  # viewers connecting at once, against the ceilings
+    burst: int
+    burst_repeats: int
     json: str
     plot: str
 
@@ -39,6 +42,13 @@ QUICK = Plan(
     viewers=(100, 1000),
     count=30,
     ks=(1, 4),
+    burst_setups=(
+        Setup("product", "daphne", "memory"),
+        Setup("ceiling", "daphne"),
+        Setup("raw", "websockets"),
+    ),
+    burst=1000,
+    burst_repeats=1,
     json=".bench/quick.json",
     plot=".bench/quick.png",
 )
@@ -60,6 +70,16 @@ FULL = Plan(
     viewers=(100, 250, 500, 1000, 2000, 4000),
     count=60,
     ks=(1, 2, 4, 8),
+    burst_setups=(
+        Setup("product", "daphne", "memory"),
+        Setup("product", "daphne", "pubsub"),
+        Setup("ceiling", "daphne"),
+        Setup("product", "uvicorn", "memory"),
+        Setup("ceiling", "uvicorn"),
+        Setup("raw", "websockets"),
+    ),
+    burst=1000,
+    burst_repeats=2,
     json="docs/bench/full.json",
     plot="docs/bench/fanout.png",
 )
@@ -67,8 +87,11 @@ INTERVAL = 0.1
 
 
 def setup_from(text: str) -> Setup:
-    """``product:daphne:memory``, ``naive:uvicorn:pubsub``, ``raw`` or ``raw:websockets-gc``."""
+    """``product:daphne:memory``, ``naive:uvicorn:pubsub``, ``ceiling:daphne``, ``raw`` or
+    ``raw:websockets-gc``."""
     parts = text.split(":")
+    if parts[0] == "ceiling" and len(parts) == 2:
+        return Setup("ceiling", parts[1])
     if parts[0] == "raw" and len(parts) <= 2:
         return Setup("raw", parts[1] if len(parts) == 2 else "websockets")
     if len(parts) != 3:
@@ -95,6 +118,13 @@ def main() -> None:
     parser.add_argument("--ks", type=numbers, help="streams at once, e.g. 1,2,4,8")
     parser.add_argument("--no-fanout", action="store_true")
     parser.add_argument("--no-concurrency", action="store_true")
+    parser.add_argument("--no-burst", action="store_true")
+    parser.add_argument("--burst", type=int, help="viewers connecting at once")
+    parser.add_argument(
+        "--burst-setups",
+        type=lambda t: [setup_from(s) for s in t.split(",")],
+        help="setups of the connect burst, e.g. product:daphne:memory,ceiling:daphne,raw",
+    )
     parser.add_argument("--json", help="where the JSON goes")
     parser.add_argument("--plot", help="where the PNG goes")
     args = parser.parse_args()
@@ -124,9 +154,17 @@ def main() -> None:
     scenario = None
     if not args.no_concurrency:
         batches, scenario = concurrency.run(ks)
+    bursts: list[burst.BurstPoint] = []
+    if not args.no_burst:
+        size = args.burst or plan.burst
+        print(f"\nConnect burst: {size} viewers at once, from {burst.PROCESSES} client processes")
+        print(burst.HEADER)
+        bursts = burst.run_all(
+            args.burst_setups or list(plan.burst_setups), size, plan.burst_repeats
+        )
     best = report.largest(points)
-    judged = report.targets(points)
-    report.print_all(points, batches, scenario, judged)
+    judged = report.targets(points) + report.burst_targets(bursts)
+    report.print_all(points, batches, scenario, judged, bursts)
 
     elapsed = time.monotonic() - started
     json_path = ROOT / (args.json or plan.json)
@@ -144,6 +182,7 @@ def main() -> None:
         "targets": judged,
         "concurrency": batches,
         "while_sync_loops": scenario,
+        "burst": bursts,
     }
     report.write_json(json_path, document)
     json_path.with_suffix(".md").write_text(report.markdown(document, points))

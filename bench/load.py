@@ -56,6 +56,7 @@ class Viewer(asyncio.Protocol):
         self.arrivals: dict[tuple[int, int], float] = {}  # (stream, seq) -> first arrival
         self.awaited: tuple[tuple[int, int], asyncio.Future[None]] | None = None
         self.frames = 0
+        self.upgraded_at = self.ready_at = 0.0  # monotonic: the HTTP 101, the snapshot
         self.read = self.acked = 0  # bytes: never fewer than the characters the server counts
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -69,6 +70,7 @@ class Viewer(asyncio.Protocol):
         self.flush()  # pongs, and the close handshake
         for event in self.ws.events_received():
             if isinstance(event, Response):
+                self.upgraded_at = now
                 if self.ws.handshake_exc is not None and not self.ready.done():
                     self.ready.set_exception(self.ws.handshake_exc)
             elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
@@ -79,6 +81,7 @@ class Viewer(asyncio.Protocol):
                     self.ws.send_text(json.dumps({"action": "ack", "read": self.read}).encode())
                     self.flush()
                 if not self.ready.done():
+                    self.ready_at = now
                     self.ready.set_result(None)  # the snapshot: a member of the room now
                 for key in ticks.bodies(bytes(event.data)):
                     self.arrivals.setdefault(key, now)

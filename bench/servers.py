@@ -1,7 +1,8 @@
 """Every server under test, started on a free loopback port as a subprocess.
 
-A ``Setup`` names what runs (the product, the naive baseline or the raw server), under which
-server (daphne, uvicorn, or the raw server's own ``websockets``) and on which channel layer.
+A ``Setup`` names what runs (the product, the naive baseline, a server's own ceiling or the
+raw server), under which server (daphne, uvicorn, or the raw server's own ``websockets``)
+and on which channel layer.
 """
 
 import contextlib
@@ -28,7 +29,7 @@ LAYERS = {
 
 @dataclass(frozen=True)
 class Setup:
-    app: str  # "product", "naive" or "raw"
+    app: str  # "product", "naive", "ceiling" (bench/ceiling.py) or "raw"
     # "daphne"; "uvicorn" (without permessage-deflate) or "uvicorn-deflate" (its default);
     # for raw, "websockets", or "websockets-gc" with the product's garbage-collector tuning
     server: str
@@ -76,6 +77,7 @@ def argv(setup: Setup, port: int) -> list[str]:
     app = {
         "product": "dashboard_project.asgi:application",
         "naive": "bench.naive:application",
+        "ceiling": "bench.ceiling:application",
     }.get(setup.app, "")
     if setup.app == "raw":
         gc = ["--gc"] if setup.server == "websockets-gc" else []
@@ -114,7 +116,7 @@ def serving(setup: Setup, redis_url: str | None = None) -> Iterator[Served]:
     """Run ``setup`` until the block ends; its log is printed if it logged a traceback."""
     with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
         env = environment(setup, workdir, redis_url)
-        if setup.app != "raw":
+        if setup.app in {"product", "naive"}:
             subprocess.run(
                 [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
                 cwd=ROOT,

@@ -1,6 +1,5 @@
 """ASGI entry point: HTTP through Django, WebSockets through the streams routes."""
 
-import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -13,7 +12,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from dashboard_project import garbage  # noqa: E402
+from dashboard_project.daphne_handshake import patch_autobahn  # noqa: E402
 from dashboard_project.daphne_shutdown import patch_daphne  # noqa: E402
+from dashboard_project.garbage import ChurnCollector  # noqa: E402
 from streams.origins import OriginGate  # noqa: E402
 from streams.presence import PRESENCE  # noqa: E402
 from streams.process import SHUTDOWN  # noqa: E402
@@ -23,8 +25,9 @@ http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else
 
 # So that SIGTERM lets running streams end, tell their rooms and record their runs.
 patch_daphne(SHUTDOWN.set, PRESENCE.withdraw)
+patch_autobahn()  # a handshake a quarter cheaper: daphne_handshake.py
 
-application = ProtocolTypeRouter(
+router = ProtocolTypeRouter(
     {
         "http": http_app,
         # No AuthMiddlewareStack: it looks the user up on the shared sync thread, and the
@@ -33,12 +36,6 @@ application = ProtocolTypeRouter(
         "websocket": OriginGate(URLRouter(websocket_urlpatterns)),
     }
 )
-
-# A full garbage collection walks every live object: with 2,000 viewers connected it held
-# the event loop for up to 190 ms, several times a minute, and every viewer's tick waited for
-# it (docs/benchmarks.md). What startup built lives as long as the process: freeze it out of
-# collections (https://docs.python.org/3/library/gc.html#gc.freeze), and run a full
-# collection a hundred times less often than the default (700, 10, 10). Each one measured
-# found at most about 3,000 objects of cyclic garbage: little to hold on to for longer.
-gc.freeze()
-gc.set_threshold(700, 10, 1000)
+# Full garbage collections after connections end, not by allocation counts: garbage.py.
+application = ChurnCollector(router)
+garbage.tune()

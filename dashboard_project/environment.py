@@ -118,7 +118,8 @@ def cache(url: str, sentinel_list: str = "", master: str = "") -> dict[str, Any]
     if not url and not sentinel_list:
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     config: dict[str, Any] = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # Django's RedisCache, with one client per process: dashboard_project/redis_cache.py
+        "BACKEND": "dashboard_project.redis_cache.ProcessRedisCache",
         "KEY_PREFIX": "dashboard",
     }
     if sentinel_list:

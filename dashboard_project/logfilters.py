@@ -1,5 +1,6 @@
 """Log filters: what a Redis outage prints."""
 
+import asyncio
 import logging
 import traceback
 
@@ -26,8 +27,9 @@ def _written_to_a_lost_connection(error: BaseException) -> bool:
 class RedisDownOneLine(logging.Filter):
     """channels_redis' pub/sub receive task logs ``logger.exception`` about once a second
     while Redis is down: a 40-line traceback each time, for an outage the dashboard already
-    reports; and a channel cleaned up in the instant Redis dies can fail through a CPython
-    bug (``CLOSED_TRANSPORT``). Keep the line, with the error, and drop the traceback; any
+    reports; a channel cleaned up in the instant Redis dies can fail through a CPython bug
+    (``CLOSED_TRANSPORT``), and one whose cleanup waits for a Redis that is down is
+    cancelled when the server stops. Keep the line, with the error, and drop the traceback; any
     other exception keeps its traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -38,9 +40,12 @@ class RedisDownOneLine(logging.Filter):
             cause = ""
         elif _written_to_a_lost_connection(error):
             cause = " (a write to a Redis connection that had just closed)"
+        elif isinstance(error, asyncio.CancelledError):
+            # The server stopping cancels a channel's cleanup that waits for a Redis down.
+            cause = "cancelled"
         else:
             return True
-        record.msg = f"{record.getMessage()}: {type(error).__name__}: {error}{cause}"
+        record.msg = f"{record.getMessage()}: {type(error).__name__}: {error or ''}{cause}"
         record.args = None
         record.exc_info = None
         record.exc_text = None

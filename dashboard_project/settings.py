@@ -100,8 +100,9 @@ DASHBOARD_CHAT_PER_MINUTE = env_int("DASHBOARD_CHAT_PER_MINUTE", 20)
 # A viewer whose page has left this many characters unread is closed (code 4008), before
 # the server's buffers for it grow without bound: pages ack every 256 KiB they read.
 DASHBOARD_MAX_UNREAD_CHARS = env_int("DASHBOARD_MAX_UNREAD_CHARS", 4 * 1024 * 1024)
-# Seconds a process's count of a room's viewers holds unless renewed (every third of it):
-# how long the viewers of a process that died still count (streams/headcount.py).
+# Seconds a process counts as alive, and its count of a room's viewers holds, unless renewed
+# (every third of it): how long the viewers and streams of a process that died still count
+# (streams/headcount.py, streams/sweeping.py).
 DASHBOARD_PRESENCE_LEASE = float(os.environ.get("DASHBOARD_PRESENCE_LEASE") or 30)
 # Seconds between a run's end and its history row: time for every viewer to report what
 # reached it (streams/settling.py).

@@ -9,7 +9,7 @@ sync consumer's loop on that thread.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from django.core.cache import cache
@@ -69,9 +69,10 @@ def claim(room: str, number: int) -> bool:
     return cache.add(_key(room, "claim", number), 1, TTL)
 
 
-def claim_expiry(room: str, number: int) -> bool:
-    """True for the one caller that gets to end a stream whose producer is gone."""
-    return cache.add(_key(room, "expired", number), 1, TTL)
+def claim_end(room: str, number: int) -> bool:
+    """True for the one caller that gets to record how stream ``number`` ended: its
+    producer, or a sweep that found its process gone."""
+    return cache.add(_key(room, "ended", number), 1, TTL)
 
 
 def request_stop(room: str, number: int) -> None:
@@ -87,6 +88,18 @@ def flags(room: str, number: int) -> tuple[bool, bool]:
     stop, orphan = _key(room, "stop", number), _key(room, "orphan", number)
     found = cache.get_many([stop, orphan])
     return stop in found, orphan in found
+
+
+def beat(process: str, lease: float) -> None:
+    """``process`` is alive for ``lease`` seconds more (streams/sweeping.py)."""
+    cache.set(f"process:{process}", 1, lease)
+
+
+def alive(processes: Collection[str]) -> set[str]:
+    """Those of ``processes`` whose last beat has not lapsed."""
+    names = sorted(set(processes))
+    found = cache.get_many([f"process:{name}" for name in names])
+    return {name for name in names if f"process:{name}" in found}
 
 
 def _add(key: str, delta: int) -> int:
@@ -160,9 +173,7 @@ astreams = off_thread(streams)
 aforget = off_thread(forget)
 arequest_stop = off_thread(request_stop)
 aflag_orphaned = off_thread(flag_orphaned)
-aflags = off_thread(flags)
 athread_model = off_thread(thread_model)
 aset_viewers = off_thread(set_viewers)
-aviewers = off_thread(viewers)
 areport_delivery = off_thread(report_delivery)
 aset_thread_model = off_thread(set_thread_model)

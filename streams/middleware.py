@@ -20,6 +20,7 @@ from streams import events, live, producing
 from streams.choices import ThreadModel
 from streams.frames import is_small_number
 from streams.rooms import room_from_scope, room_group
+from streams.sweeping import SWEEPER
 
 
 class ThreadModelMiddleware:
@@ -38,6 +39,7 @@ class ThreadModelMiddleware:
             # The consumer refuses the connection with a clear close code.
             await self.app(_with_model(scope, ThreadModel.SHARED), receive, send)
             return
+        SWEEPER.start()  # this process beats while it runs streams, viewers or not
         model = await live.athread_model(room)
         # This runs as soon as Daphne starts the handshake, before the consumer's first
         # message waits for the shared thread, so a retrying client shows on the dashboard.

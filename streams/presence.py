@@ -50,12 +50,6 @@ class Presence:
         lease = settings.DASHBOARD_PRESENCE_LEASE
         return await live.aset_viewers(room, PROCESS, self.local[room], time.time(), lease)
 
-    async def seen(self, room: str) -> int:
-        """The room's viewers now, this process's own counted here: a read, for a joining
-        page's snapshot; the write waits for the next broadcast."""
-        others = await live.aviewers(room, time.time(), PROCESS)
-        return others + self.local[room]
-
     def withdraw(self) -> None:
         """The process is stopping: its counts go now, rather than lapsing after a lease
         (a blocking cache call, once, as the server shuts down)."""

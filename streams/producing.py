@@ -9,6 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from streams.choices import Mode, ThreadModel
 from streams.frames import Refusal, Run, parse_producer_frame
 from streams.live import STORE_DOWN
 from streams.models import StreamRun
-from streams.process import SHUTDOWN, closing_connections, off_thread
+from streams.process import PROCESS, SHUTDOWN, closing_connections, off_thread
 from streams.stream import State, Stream
 
 log = logging.getLogger(__name__)
@@ -76,9 +77,11 @@ def register(
             interval=interval,
             created_at=now,
             source=source,
+            process=PROCESS,
         )
         for n in numbers
     ]
+    live.beat(PROCESS, settings.DASHBOARD_PRESENCE_LEASE)  # they name this process: alive
     for stream in created:
         live.save(stream)
     return created
@@ -128,7 +131,8 @@ def claim(room: str, mode: Mode, run: Run, thread_model: ThreadModel, source: st
             raise RunRefused(f"Stream {stream.number} is {stream.state}; it cannot start again.")
         if not live.claim(room, stream.number):
             raise RunRefused(f"Stream {stream.number} is already being run by another connection.")
-        stream = stream.started(time.time(), thread_model)
+        stream = stream.started(time.time(), thread_model, PROCESS)
+        live.beat(PROCESS, settings.DASHBOARD_PRESENCE_LEASE)
         live.save(stream)
     except BaseException:
         SLOTS.release()
@@ -181,7 +185,8 @@ def note_attempt(room: str, number: int) -> Stream | None:
     stream = live.load(room, number)
     if stream is None or stream.state is not State.WAITING:
         return None
-    stream = stream.attempted()
+    stream = stream.attempted(PROCESS)
+    live.beat(PROCESS, settings.DASHBOARD_PRESENCE_LEASE)
     live.save(stream)
     return stream
 
@@ -200,27 +205,61 @@ def abandon(room: str, number: int, note: str) -> Stream | None:
     return stream
 
 
-def expire_stale(room: str, now: float) -> list[Stream]:
-    """End, as *failed*, the room's running streams whose producer fell silent (its server
-    process is gone); each is ended by one caller only. The stop flag is set too, so a
-    producer that was only stuck stops at its next tick."""
-    expired = []
-    for stream in live.streams(room):
-        if not stream.is_stale(now) or not live.claim_expiry(room, stream.number):
+def end_abandoned(room: str, now: float) -> list[Stream]:
+    """End, as *failed*, the room's live streams whose process is gone (no beat within its
+    lease: streams/sweeping.py); the ones it ended."""
+    return _end_abandoned(room, live.streams(room), now)
+
+
+def _end_abandoned(room: str, streams: list[Stream], now: float) -> list[Stream]:
+    """Each stream is ended by one caller only: the end of a running one is claimed, and a
+    waiting one is claimed as a producer would, so none starts it after. The stop flag is
+    set too, so a producer that was only cut off stops at its next tick."""
+    streams = [s for s in streams if s.is_live]
+    alive = live.alive({s.process for s in streams if s.process})
+    ended = []
+    for stream in streams:
+        if not stream.is_abandoned(alive):
             continue
-        assert stream.last_heard is not None
-        silent = now - stream.last_heard
-        note = f"its server process stopped: no word from it for {silent:.0f} s"
-        stream = stream.ended(State.FAILED, stream.last_heard, note)
+        if stream.state is State.WAITING and not live.claim(room, stream.number):
+            continue  # a producer claimed it just now: it runs
+        if not live.claim_end(room, stream.number):
+            continue
+        stream = stream.abandoned(now)
         live.request_stop(room, stream.number)
         live.save(stream)
-        expired.append(stream)
-    return expired
+        ended.append(stream)
+    return ended
+
+
+@dataclass(frozen=True)
+class RoomNow:
+    """A room as a viewer joining it sees it."""
+
+    streams: list[Stream]
+    thread_model: ThreadModel
+    others: int  # the room's viewers on other processes
+    ended: list[Stream]  # streams of a process that is gone, ended just now
+
+
+def room_now(room: str, now: float, process: str) -> RoomNow:
+    """The room for a joining viewer of ``process``, in one trip off the shared thread: a
+    burst of viewers connecting at once queues on the executor's few threads, a trip each.
+    The streams of a process that is gone are ended first, so it never sees them run."""
+    streams = live.streams(room)
+    ended = {s.number: s for s in _end_abandoned(room, streams, now)}
+    return RoomNow(
+        streams=[ended.get(s.number, s) for s in streams],
+        thread_model=live.thread_model(room),
+        others=live.viewers(room, now, besides=process),
+        ended=list(ended.values()),
+    )
 
 
 aclaim_order = off_thread(claim_order)
 aheard = off_thread(heard)
-aexpire_stale = off_thread(expire_stale)
+aend_abandoned = off_thread(end_abandoned)
+aroom_now = off_thread(room_now)
 anote_attempt = off_thread(note_attempt)
 aabandon = off_thread(abandon)
 aregister = off_thread(register)

@@ -14,15 +14,19 @@ from streams.stream import Stream
 COMPARED_RUNS = 500  # the room's latest runs the sync/async comparison covers
 
 
-def save(stream: Stream, lateness: list[float]) -> StreamRun:
+def save(stream: Stream, lateness: list[float]) -> StreamRun | None:
+    """The row of a stream its producer ended, with every tick's ``lateness``; None if a
+    sweep had already ended it, taking its process for gone, and written its row."""
+    if not live.claim_end(stream.room, stream.number):
+        return None
     run = StreamRun.from_stream(stream, lateness)
     run.save()
     return run
 
 
 def save_lost(stream: Stream) -> StreamRun:
-    """The row of a stream whose producer's process died: its ticks' lateness went with it,
-    but the record kept the p95 and the max over every tick."""
+    """The row of a stream a sweep ended (its process is gone, and the end is claimed): its
+    ticks' lateness went with the process, but the record kept the p95 and the max."""
     run = StreamRun.from_stream(stream, [])
     if stream.seq:
         run.lateness_p95, run.lateness_max = stream.p95_lateness, stream.max_lateness

@@ -23,9 +23,12 @@ log = logging.getLogger(__name__)
 _settling: set[asyncio.Task[None]] = set()  # strong references until each is done
 
 
-async def settle_later(run: StreamRun) -> None:
+async def settle_later(run: StreamRun | None) -> None:
     """Fill in ``run``'s delivery and show it, after the viewers had time to report.
-    Returns at once; the work goes on in a task of this event loop."""
+    Returns at once; the work goes on in a task of this event loop. No run, nothing to do
+    (a sweep recorded it: ``recording.save``)."""
+    if run is None:
+        return
     task = asyncio.create_task(_settle(run.pk, run.room, run.number))
     _settling.add(task)
     task.add_done_callback(_settling.discard)

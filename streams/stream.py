@@ -5,6 +5,7 @@ producer connection claims it, and ends ``done``, ``stopped`` or ``failed``. ``o
 is a sync stream still looping after its client left; anyone can stop it.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -30,7 +31,6 @@ END_EVENTS = frozenset({"stream.finished", "stream.stopped", "stream.failed"})
 
 LIVE_STATES = frozenset({State.WAITING, State.RUNNING, State.ORPHANED})
 RECENT_TICKS = 60  # lateness values kept for the sparkline
-STALE_AFTER = 10.0  # seconds of silence, at least, before a running stream counts as lost
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,10 @@ class Stream:
     orphaned: bool = False  # its client left while it ran
     note: str = ""
     source: str = ""  # where it was started from, when not from a dashboard page
+    # The server process that answers for it: the one that registered it, then the one its
+    # producer's handshake reached, then the one running it. If that process is gone, no
+    # tick or start will come (streams/sweeping.py ends it).
+    process: str = ""
 
     @property
     def is_live(self) -> bool:
@@ -74,23 +78,37 @@ class Stream:
         """When its producer last said something: its last tick, or its start."""
         return self.sent_at or self.started_at
 
-    def is_stale(self, now: float) -> bool:
-        """Running, but its producer has been silent for three intervals (at least 10 s):
-        its server process is gone (a restart, a crash), so no tick will come."""
-        if self.state not in {State.RUNNING, State.ORPHANED} or self.last_heard is None:
-            return False
-        return now - self.last_heard > max(3 * self.interval, STALE_AFTER)
+    def is_abandoned(self, alive: Collection[str]) -> bool:
+        """Live, but the process that answers for it is not among the ``alive`` ones (a
+        restart, a crash): nothing will run it or end it. A record that names no process
+        is from before processes were named, and so from a process that has restarted."""
+        return self.is_live and self.process not in alive
+
+    def abandoned(self, now: float) -> "Stream":
+        """Ended as failed, its process gone: a running one when it was last heard of."""
+        if self.last_heard is None:
+            return self.ended(State.FAILED, now, "its server process stopped before it started")
+        silent = now - self.last_heard
+        note = f"its server process stopped: no word from it for {silent:.0f} s"
+        return self.ended(State.FAILED, self.last_heard, note)
 
     def elapsed(self, now: float) -> float:
         if self.started_at is None:
             return 0.0
         return (self.ended_at or now) - self.started_at
 
-    def attempted(self) -> "Stream":
-        return replace(self, attempts=self.attempts + 1)
+    def attempted(self, process: str = "") -> "Stream":
+        """A producer handshake for it reached ``process``, which now answers for it."""
+        return replace(self, attempts=self.attempts + 1, process=process or self.process)
 
-    def started(self, now: float, thread_model: ThreadModel) -> "Stream":
-        return replace(self, state=State.RUNNING, started_at=now, thread_model=thread_model)
+    def started(self, now: float, thread_model: ThreadModel, process: str = "") -> "Stream":
+        return replace(
+            self,
+            state=State.RUNNING,
+            started_at=now,
+            thread_model=thread_model,
+            process=process or self.process,
+        )
 
     @property
     def outcome(self) -> Outcome | None:

@@ -10,7 +10,6 @@ stays live and accepts new viewers whatever a sync stream does.
 
 import contextlib
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,13 +21,14 @@ from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from streams import control, events, fanout, fragments, gauges, live, producing, recording, settling
+from streams import control, fanout, fragments, gauges, live, snapshots
 from streams.close_codes import CLOSE_BAD_ROOM, CLOSE_FULL, CLOSE_TRY_AGAIN, CLOSE_UNREAD
 from streams.frames import Ack, Refusal, parse_room_frame
 from streams.limits import RateLimit, Unread, viewer_refusal
 from streams.live import STORE_DOWN
 from streams.presence import PRESENCE
 from streams.rooms import room_from_scope, room_group
+from streams.sweeping import SWEEPER
 
 Message = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -147,39 +147,30 @@ class RoomConsumer(AsyncConsumer):
             self.gauging = True
             PRESENCE.joined(room)
             self.counted = True
-            viewers = await PRESENCE.seen(room)
-            # A viewer who joins mid-stream, or reconnects, sees the current counters at
-            # once, and counts ticks from there: the ones before are unseen, not lost.
-            await self.expire_stale(room)
+            SWEEPER.start()
             # layer_back: a page loaded while Redis was gone carries the banner until now.
-            await self.send_snapshot(room, fragments.presence(viewers) + fragments.layer_back())
+            await self.send_snapshot(room, layer_back=True)
         except STORE_DOWN:
-            # Redis is gone: say so, and close with 1013 ("try again later"), which the
-            # htmx ws extension retries, so the page comes back by itself with Redis.
+            # Redis is gone: say so, and close with 4503, which the page retries a second
+            # later (streams/close_codes.py), so it comes back by itself with Redis.
             await self.send_html(fragments.layer_down())
             await self.send({"type": "websocket.close", "code": CLOSE_TRY_AGAIN})
 
-    async def send_snapshot(self, room: str, extra: str = "") -> None:
-        """The room as it is now, and this page's tick counting starting from it."""
-        streams = await live.astreams(room)
-        self.deliveries = {s.number: Delivery(last=s.seq) for s in streams if s.is_live}
-        model = await live.athread_model(room)
+    async def send_snapshot(self, room: str, layer_back: bool = False) -> None:
+        """The room as it is now, and this page's tick counting starting from it: a viewer
+        who joins mid-stream, or reconnects, sees the current counters at once, and counts
+        ticks from there (the ones before are unseen, not lost)."""
+        snapshot = await snapshots.take(room)
+        self.deliveries = {s.number: Delivery(last=s.seq) for s in snapshot.streams if s.is_live}
+        presence = fragments.presence(snapshot.others + PRESENCE.local[room])
         await self.send_html(
-            fragments.columns(streams, time.time()) + fragments.thread_model(room, model) + extra
+            snapshot.html + presence + (fragments.layer_back() if layer_back else "")
         )
 
     async def layer_back(self, event: Message) -> None:
         """The layer answers again: what this page missed meanwhile, as a fresh snapshot."""
         if self.room is not None:
-            await self.send_snapshot(self.room, fragments.layer_back())
-
-    async def expire_stale(self, room: str) -> None:
-        """End the streams whose server process is gone (a restart): the room is told, and
-        their runs are recorded as failed, rather than shown running for ever."""
-        for stream in await producing.aexpire_stale(room, time.time()):
-            event = events.stream_event("stream.failed", stream, time.time())
-            await self.channel_layer.group_send(room_group(room), event)
-            await settling.settle_later(await recording.asave_lost(stream))
+            await self.send_snapshot(self.room, layer_back=True)
 
     async def websocket_receive(self, message: Message) -> None:
         if self.room is None:

@@ -1,3 +1,4 @@
+import json
 import time
 
 from django.http import HttpRequest, HttpResponse
@@ -6,6 +7,7 @@ from django.views.decorators.http import require_GET
 
 from streams import fragments, live, recording
 from streams.choices import ThreadModel
+from streams.close_codes import RECONNECT
 from streams.frames import COUNT_RANGE, INTERVAL_RANGE, STREAMS_RANGE
 from streams.limits import ACK_EVERY
 from streams.live import STORE_DOWN
@@ -31,7 +33,7 @@ def dashboard(request: HttpRequest, room: str = DEFAULT_ROOM) -> HttpResponse:
         }
     except STORE_DOWN:
         # Redis is gone: the page still loads, says so, and fills in by itself once the
-        # layer is back (its socket is closed with 1013 meanwhile, which htmx retries).
+        # layer is back (its socket is closed with 4503 meanwhile, which it retries).
         room_now = {
             **fragments.thread_model_context(room, ThreadModel.SHARED),
             "columns": fragments.column_contexts([], time.time()),
@@ -47,6 +49,7 @@ def dashboard(request: HttpRequest, room: str = DEFAULT_ROOM) -> HttpResponse:
         "interval_range": INTERVAL_RANGE,
         "streams_range": STREAMS_RANGE,
         "ack_every": ACK_EVERY,
+        "reconnect_codes": json.dumps(RECONNECT),
     }
     status = 503 if context.get("layer_down") else 200
     return render(request, "streams/dashboard.html", context, status=status)

@@ -3,6 +3,7 @@ project as `make run` does (in-memory layer, SQLite in a temp dir; or on a Redis
 
 import contextlib
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -63,9 +64,10 @@ def listening(argv: list[str], port: int, **popen: Any) -> Iterator[subprocess.P
             proc.wait(timeout=10)
 
 
-class Daphne:
-    """Daphne serving the project as `make run` does, from one work dir (its SQLite file and
-    its log) on one port: stop it and start it again, and clients reconnect to the same URL.
+class Server:
+    """Daphne serving the project as `make run` does (or uvicorn, ``kind="uvicorn"``, as
+    docs/operations.md runs it), from one work dir (its SQLite file and its log) on one
+    port: stop it and start it again, and clients reconnect to the same URL.
 
     Without ``redis_url`` it has the defaults (in-memory layer, local-memory cache), even if
     ``REDIS_URL`` is set around the tests; with it, the channel layer and cache are Redis.
@@ -78,15 +80,20 @@ class Daphne:
         redis_url: str | None = None,
         env: dict[str, str] | None = None,
         args: list[str] | None = None,
+        fd_limit: int | None = None,
+        kind: str = "daphne",
     ) -> None:
+        assert kind in {"daphne", "uvicorn"}, kind
+        self.kind = kind
         self.args = args or []  # more daphne options, e.g. a short --websocket_timeout
+        self.fd_limit = fd_limit  # its RLIMIT_NOFILE, to run out of descriptors soon
         self.env = {**os.environ, "DJANGO_DB_PATH": str(workdir / "db.sqlite3")}
         for name in ("REDIS_URL", "DATABASE_URL", "CHANNEL_LAYER"):
             self.env.pop(name, None)  # only what this server is given
         if redis_url:
             self.env["REDIS_URL"] = redis_url
         self.env.update(env or {})
-        self.log = workdir / "daphne.log"
+        self.log = workdir / f"{kind}.log"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._running = contextlib.ExitStack()
@@ -100,21 +107,32 @@ class Daphne:
 
     def start(self) -> None:
         """Serve, once the port answers. Every run appends to the one log."""
-        argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
-        argv += self.args
+        app = "dashboard_project.asgi:application"
+        if self.kind == "daphne":
+            argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
+            argv += [*self.args, app]
+        else:
+            argv = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1",
+                    "--port", str(self.port), "--ws-per-message-deflate", "false",
+                    "--lifespan", "off", *self.args]  # fmt: skip
         with contextlib.ExitStack() as running:
             output = running.enter_context(self.log.open("ab"))
             self.proc = running.enter_context(
                 listening(
-                    [*argv, "dashboard_project.asgi:application"],
+                    argv,
                     self.port,
                     cwd=ROOT,
                     env=self.env,
                     stdout=output,
                     stderr=subprocess.STDOUT,
+                    preexec_fn=self._limit_fds if self.fd_limit else None,
                 )
             )
             self._running = running.pop_all()  # kept open until stop()
+
+    def _limit_fds(self) -> None:
+        assert self.fd_limit is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.fd_limit, self.fd_limit))
 
     @property
     def running(self) -> bool:
@@ -125,6 +143,13 @@ class Daphne:
         """Terminate the process (SIGTERM, as a deploy does); the work dir stays."""
         self._running.close()
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the OOM killer: nothing of it runs after."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        self._running.close()
+
     def assert_no_traceback(self) -> None:
         """No traceback may reach the server's log, whatever the clients did."""
         printed = self.log.read_text()
@@ -132,14 +157,15 @@ class Daphne:
 
 
 @contextlib.contextmanager
-def daphne_server(
+def served(
     redis_url: str | None = None,
     env: dict[str, str] | None = None,
     args: list[str] | None = None,
-) -> Iterator[Daphne]:
-    """A running Daphne for the block; on exit, fails if a traceback was logged."""
-    with tempfile.TemporaryDirectory(prefix="daphne-") as workdir:
-        server = Daphne(Path(workdir), redis_url, env, args)
+    kind: str = "daphne",
+) -> Iterator[Server]:
+    """A running server for the block; on exit, fails if a traceback was logged."""
+    with tempfile.TemporaryDirectory(prefix=f"{kind}-") as workdir:
+        server = Server(Path(workdir), redis_url, env, args, kind=kind)
         server.start()
         try:
             yield server
@@ -151,8 +177,21 @@ def daphne_server(
 @contextlib.contextmanager
 def daphne() -> Iterator[str]:
     """Serve the project with its defaults; yields its base URL."""
-    with daphne_server() as server:
+    with served() as server:
         yield server.url
+
+
+def rss(pid: int) -> int:
+    """A process's resident memory, in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def open_fds(pid: int) -> int:
+    """How many file descriptors a process holds open."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 def redis_server_binary() -> str:

@@ -2,6 +2,7 @@
 and on Redis: the page's commands, what it is sent, and how it ends."""
 
 import asyncio
+import dataclasses
 import html
 import itertools
 import time
@@ -397,11 +398,13 @@ async def test_stream_numbers_go_on_from_the_history_when_the_cache_forgot_the_r
 
 
 async def test_a_running_stream_whose_process_died_ends_failed_when_a_viewer_comes(room):
-    """A restart leaves a record saying "running" that nobody will tick again."""
+    """A restart or a crash leaves a record saying "running" that nobody will tick again:
+    the next viewer's sweep ends it, before its snapshot."""
     first, _ = await open_viewer(room)
     [number] = await start(first, "sync", count=50, interval=1)
     stream = (await live.aload(room, number)).started(time.time() - 60, ThreadModel.SHARED)
-    stream = ticked(stream, 3, 0.002)  # its last tick, 57 s ago; then the process died
+    stream = ticked(stream, 3, 0.002)  # its last tick, 57 s ago; then its process died
+    stream = dataclasses.replace(stream, process="gone:1")  # a process that beats no more
     await live.asave(stream)
 
     late, snapshot = await open_viewer(room)

@@ -14,6 +14,7 @@ docs/dashboard.png; otherwise that picture goes to a temp dir and the tree stays
 import json
 import os
 import struct
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
+from streams.close_codes import CLOSE_TRY_AGAIN
 from tests import cards as card_markup
 from tests.browser.pages import (
     VIEWPORT,
@@ -38,7 +40,7 @@ from tests.browser.pages import (
     seq_at_least,
     start,
 )
-from tests.servers import Daphne, daphne_server
+from tests.servers import KillableRedis, Server, served
 
 pytestmark = pytest.mark.browser
 SCREENSHOT_ENV = "DASHBOARD_SCREENSHOT"
@@ -244,7 +246,7 @@ def test_browser_link_indicator_shows_a_final_close_and_the_reconnect(open_room,
 def test_browser_page_outlives_daphnes_websocket_timeout(open_page, chromium, room):
     """The real thing, shortened: Daphne ends the viewer's socket after --websocket_timeout
     (24 h by default, 3 s here) with 1000. The page reconnects and keeps its updates."""
-    with daphne_server(args=["--websocket_timeout", "3"]) as short:
+    with served(args=["--websocket_timeout", "3"]) as short:
         a = open_page(f"{short.url}/{room}/")
         expect_link(a.page, "live")
         a.page.wait_for_function("() => document.body.dataset.link === 'lost'", timeout=WAIT_MS)
@@ -258,7 +260,7 @@ def test_browser_page_acks_what_it_reads_and_outlasts_the_unread_limit(open_page
     """Flow control from the page's side: it acks as it reads, so a room sending it far
     more than the unread limit (600 000 characters here, 4 MiB by default) keeps it."""
     limit = 600_000
-    with daphne_server(env={"DASHBOARD_MAX_UNREAD_CHARS": str(limit)}) as small:
+    with served(env={"DASHBOARD_MAX_UNREAD_CHARS": str(limit)}) as small:
         a = open_page(f"{small.url}/{room}/", wait_live=False)
         acks: list[int] = []
         a.page.on(
@@ -279,11 +281,45 @@ def test_browser_page_acks_what_it_reads_and_outlasts_the_unread_limit(open_page
     assert a.errors == []
 
 
+def test_browser_page_opened_while_redis_is_down_comes_back_by_itself(open_page, chromium, room):
+    """A page loaded during an outage is a 503 with the banner; its socket is told the
+    same and closed with 4503, which the page retries; once Redis answers it is live, its
+    banner gone, without a reload."""
+    with tempfile.TemporaryDirectory(prefix="outage-") as workdir:
+        store = KillableRedis(workdir)
+        store.start()
+        try:
+            with served(store.url) as server:
+                store.kill()
+                a = open_page(f"{server.url}/{room}/", wait_live=False)
+                assert a.response is not None and a.response.status == 503
+                banner = a.page.locator("#layer-status")
+                expect(banner).to_contain_text("Channel layer unavailable")
+                a.page.evaluate(
+                    """() => { window.codes = [];
+                    document.getElementById('viewer').addEventListener('htmx:wsClose',
+                        event => window.codes.push(event.detail.event.code)); }"""
+                )
+                a.page.wait_for_function("() => window.codes.length >= 2", timeout=WAIT_MS)
+                assert set(a.page.evaluate("() => window.codes")) == {CLOSE_TRY_AGAIN}
+
+                store.start()
+                expect_link(a.page, "live")
+                expect(banner).to_have_text("")
+                start(a.page, "async", count=3, interval=0.05, streams=1)
+                expect(cards(a.page, "async", ".state-done")).to_have_count(1)
+        finally:
+            if store.proc is not None and store.proc.poll() is None:
+                store.kill()
+    refused = [e for e in a.errors_besides_connection_failures() if "status of 503" not in e]
+    assert refused == []  # the page's own 503, and nothing else
+
+
 @pytest.fixture(params=["memory", "redis"])
-def restartable(request: pytest.FixtureRequest, chromium: str) -> Iterator[Daphne]:
+def restartable(request: pytest.FixtureRequest, chromium: str) -> Iterator[Server]:
     """A daphne of this test's own, to restart: on the defaults, or on Redis."""
     redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else None
-    with daphne_server(redis_url=redis_url) as restarted:
+    with served(redis_url=redis_url) as restarted:
         yield restarted
 
 

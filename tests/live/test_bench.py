@@ -31,12 +31,16 @@ def test_quick_benchmark_on_three_viewers(tmp_path):
         "5",
         "--ks",
         "1",
+        "--burst",
+        "8",
+        "--burst-setups",
+        "product:daphne:memory,ceiling:daphne,raw",
         "--json",
         str(out),
         "--plot",
         str(png),
     ]
-    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=100)
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=150)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
 
     document = json.loads(out.read_text())
@@ -65,4 +69,24 @@ def test_quick_benchmark_on_three_viewers(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     tables = out.with_suffix(".md").read_text()
     assert "| product + daphne + memory | 3 |" in tables and "| sync | shared | 1 |" in tables
-    assert "Fan-out" in done.stdout and "Concurrency" in done.stdout
+    bursts = document["burst"]
+    assert [b["setup"] for b in bursts] == [
+        "product + daphne + memory",
+        "ceiling + daphne",
+        "raw + websockets",
+    ]
+    assert all(b["burst"]["connected"] == 8 and b["burst"]["snapshot"] for b in bursts)
+    assert "| ceiling + daphne | 8 | 8 |" in tables
+    assert "Fan-out" in done.stdout and "Concurrency" in done.stdout and "burst" in done.stdout
+
+
+def test_soak_on_a_few_seconds(tmp_path):
+    """``make soak``, shortened: it runs, delivers, and writes its JSON."""
+    out = tmp_path / "soak.json"
+    argv = [sys.executable, "-m", "bench.soak", "--minutes", "0.1", "--json", str(out)]
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=100)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    found = json.loads(out.read_text())
+    assert found["ticks_sent"] == 2 * 60 and found["delivered_percent"] == 100.0
+    assert found["duplicates"] == 0 and found["out_of_order"] == 0
+    assert found["churned"] > 0 and found["churn_failures"] == 0

@@ -19,7 +19,7 @@ import pytest
 from streams.client import Viewer, run_producer
 from tests.asgi.wsclient import eventually
 from tests.cards import card_body, cards
-from tests.servers import ROOT, Daphne, daphne_server, fetch
+from tests.servers import ROOT, Server, fetch, served
 
 pytestmark = pytest.mark.live
 
@@ -27,9 +27,9 @@ PROCESS = re.compile(r"process <b>([^<]+)</b>")
 
 
 @pytest.fixture(scope="module")
-def servers(redis_url: str, shared_database_url: str) -> Iterator[tuple[Daphne, Daphne]]:
+def servers(redis_url: str, shared_database_url: str) -> Iterator[tuple[Server, Server]]:
     env = {"DATABASE_URL": shared_database_url}
-    with daphne_server(redis_url, env) as a, daphne_server(redis_url, env) as b:
+    with served(redis_url, env) as a, served(redis_url, env) as b:
         yield a, b
 
 
@@ -156,7 +156,7 @@ async def test_the_viewers_of_a_process_that_died_stop_counting(redis_url, room)
     """A process killed with a viewer connected never says it left: its count lapses with
     its lease (1.5 s here, 30 s by default), and the other process's page shows the drop."""
     lease = {"DASHBOARD_PRESENCE_LEASE": "1.5"}
-    with daphne_server(redis_url, lease) as a, daphne_server(redis_url, lease) as doomed:
+    with served(redis_url, lease) as a, served(redis_url, lease) as doomed:
         async with Viewer(a.url, room) as on_a, Viewer(doomed.url, room):
             await on_a.wait_for("<b>2</b> viewers in this room")
             assert doomed.proc is not None

@@ -15,12 +15,11 @@ import socket
 import struct
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from streams.client import Viewer, run_producer
-from tests.servers import daphne_server
+from tests.servers import rss, served
 
 pytestmark = pytest.mark.live
 
@@ -50,14 +49,6 @@ def stalled_viewer(port: int, room: str) -> socket.socket:
 def established(sock: socket.socket) -> bool:
     info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 8)
     return struct.unpack("B", info[:1])[0] == TCP_ESTABLISHED
-
-
-def rss(pid: int) -> int:
-    """The process's resident memory, in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError(f"no VmRSS for process {pid}")
 
 
 @dataclass
@@ -103,7 +94,7 @@ async def stall_under_load(
 
 
 async def test_a_client_that_stops_reading_is_cut_off_before_memory_grows_20_mib(room):
-    with daphne_server() as server:
+    with served() as server:
         assert server.proc is not None
         found = await stall_under_load(server.url, server.proc.pid, room)
         log = server.log.read_text()

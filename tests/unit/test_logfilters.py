@@ -10,7 +10,7 @@ from dashboard_project.logfilters import RedisDownOneLine
 def record_of(error: Exception) -> logging.LogRecord:
     try:
         raise error
-    except Exception:  # noqa: BLE001 - any exception, as logger.exception gets it
+    except BaseException:  # noqa: BLE001 - any exception, as logger.exception gets it
         exc_info = sys.exc_info()
     return logging.LogRecord(
         "channels_redis.pubsub", logging.ERROR, __file__, 1, "Unexpected %s", ("x",), exc_info
@@ -57,3 +57,9 @@ def test_a_write_to_a_redis_connection_that_just_closed_is_one_line():
     assert RedisDownOneLine().filter(record)
     line = logging.Formatter().format(record)
     assert "Traceback" not in line and "just closed" in line
+
+
+def test_a_cleanup_cancelled_as_the_server_stops_is_one_line():
+    record = record_of(asyncio.CancelledError())
+    assert RedisDownOneLine().filter(record)
+    assert logging.Formatter().format(record) == "Unexpected x: CancelledError: cancelled"

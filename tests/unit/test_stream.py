@@ -77,15 +77,31 @@ def test_stream_attempts_and_notes():
     )
 
 
-def test_a_running_stream_is_stale_after_three_intervals_and_at_least_ten_seconds():
-    stream = make(interval=0.5).started(100.0, ThreadModel.SHARED)
-    assert not stream.is_stale(109.9) and stream.is_stale(110.1)  # 10 s floor
-    slow = ticked(make(interval=60, count=5).started(100.0, ThreadModel.SHARED), 1, 0.0)
-    assert slow.last_heard == 160.0
-    assert not slow.is_stale(339.0) and slow.is_stale(341.0)  # three intervals
-    assert not make().is_stale(10_000)  # waiting: no producer yet, nothing to hear
-    assert not stream.ended(State.DONE, 101).is_stale(10_000)
-    assert stream.orphan().is_stale(111)
+def test_the_process_that_answers_for_a_stream_follows_it_to_its_producer():
+    stream = make(process="web-1:10")
+    assert stream.attempted("web-2:20").process == "web-2:20"  # its handshake reached it
+    assert stream.attempted().process == "web-1:10"
+    assert stream.started(12.5, ThreadModel.SHARED, "web-3:30").process == "web-3:30"
+
+
+def test_a_live_stream_is_abandoned_once_its_process_is_gone():
+    running = make(process="web-1:10").started(100.0, ThreadModel.SHARED)
+    assert not running.is_abandoned({"web-1:10", "web-2:20"})
+    assert running.is_abandoned({"web-2:20"})
+    assert running.orphan().is_abandoned(set())
+    assert make(process="web-1:10").is_abandoned(set())  # waiting: no one will run it
+    assert not running.ended(State.DONE, 101.0).is_abandoned(set())
+    assert make().is_abandoned({"web-1:10"})  # a record from before processes were named
+
+
+def test_an_abandoned_stream_ends_failed_when_it_was_last_heard_of():
+    running = ticked(make(interval=60, count=5).started(100.0, ThreadModel.SHARED), 1, 0.0)
+    ended = running.abandoned(now=220.0)
+    assert (ended.state, ended.ended_at, ended.outcome) == (State.FAILED, 160.0, Outcome.FAILED)
+    assert ended.note == "its server process stopped: no word from it for 60 s"
+    waiting = make().abandoned(now=50.0)
+    assert (waiting.state, waiting.ended_at) == (State.FAILED, 50.0)
+    assert waiting.note == "its server process stopped before it started"
 
 
 def test_what_a_running_loop_makes_of_its_flags():
