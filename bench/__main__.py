@@ -99,6 +99,14 @@ def setup_from(text: str) -> Setup:
     return Setup(*parts)
 
 
+def workload_from(text: str) -> tuple[str, str, int]:
+    """``mode:work`` or ``mode:work:cost``."""
+    parts = text.split(":")
+    if len(parts) not in (2, 3):
+        raise argparse.ArgumentTypeError(f"mode:work[:cost], not {text!r}")
+    return parts[0], parts[1], int(parts[2]) if len(parts) == 3 else 0
+
+
 def numbers(text: str) -> tuple[int, ...]:
     return tuple(int(n) for n in text.split(","))
 
@@ -119,6 +127,12 @@ def main() -> None:
     parser.add_argument("--no-fanout", action="store_true")
     parser.add_argument("--no-concurrency", action="store_true")
     parser.add_argument("--no-burst", action="store_true")
+    parser.add_argument("--no-workloads", action="store_true", help="no table per workload")
+    parser.add_argument(
+        "--works",
+        type=lambda t: [workload_from(w) for w in t.split(",")],
+        help="workloads of that table, e.g. sync:query,async:cpu:100 (default: every one)",
+    )
     parser.add_argument("--burst", type=int, help="viewers connecting at once")
     parser.add_argument(
         "--burst-setups",
@@ -151,9 +165,11 @@ def main() -> None:
 
         points = sweep.run_all(setups, sweep.Sweep(viewers, count, INTERVAL, show))
     batches: list[concurrency.Batch] = []
+    works: list[concurrency.WorkBatch] = []
     scenario = None
     if not args.no_concurrency:
-        batches, scenario = concurrency.run(ks)
+        workloads = () if args.no_workloads else (args.works or concurrency.WORKLOADS)
+        batches, scenario, works = concurrency.run(ks, workloads)
     bursts: list[burst.BurstPoint] = []
     if not args.no_burst:
         size = args.burst or plan.burst
@@ -164,7 +180,7 @@ def main() -> None:
         )
     best = report.largest(points)
     judged = report.targets(points) + report.burst_targets(bursts)
-    report.print_all(points, batches, scenario, judged, bursts)
+    report.print_all(points, batches, scenario, judged, bursts, works)
 
     elapsed = time.monotonic() - started
     json_path = ROOT / (args.json or plan.json)
@@ -182,6 +198,7 @@ def main() -> None:
         "targets": judged,
         "concurrency": batches,
         "while_sync_loops": scenario,
+        "workloads": works,
         "burst": bursts,
     }
     report.write_json(json_path, document)

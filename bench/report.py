@@ -13,7 +13,7 @@ from bench import stats
 from bench.burst import HEADER as BURST_HEADER
 from bench.burst import BurstPoint
 from bench.burst import row as burst_row
-from bench.concurrency import Batch, WhileSyncLoops
+from bench.concurrency import Batch, WhileSyncLoops, WorkBatch
 from bench.sweep import Point
 
 PACKAGES = ("django", "channels", "channels-redis", "daphne", "uvicorn", "uvloop", "websockets")
@@ -114,6 +114,43 @@ def batch_row(batch: Batch) -> str:
     return f"{batch.mode:<6} {batch.thread_model:<15} {batch.streams:>2}  {waits:<42} {finishes}"
 
 
+WORK_HEADER = (
+    f"{'mode':<6} {'work':<9} {'cost':>5}  {'waited, each (s)':<17} {'finished, each (s)':<18}"
+    f" {'bystander p99':>13} {'loop lag':>9} {'thread wait':>11}"
+)
+
+
+def work_row(work: WorkBatch) -> str:
+    waits = " ".join(f"{w:.2f}" for w in work.waits)
+    finishes = " ".join(f"{f:.2f}" for f in work.finishes)
+    late = work.bystander_lateness
+    return (
+        f"{work.mode:<6} {work.work:<9} {work.cost:>5}  {waits:<17} {finishes:<18}"
+        f" {(ms(late.p99) + ' ms') if late else '-':>13} {ms(work.loop_lag_max) + ' ms':>9}"
+        f" {ms(work.thread_wait_max) + ' ms':>11}"
+    )
+
+
+def work_lines(works: Sequence[WorkBatch]) -> list[str]:
+    """The workloads as a Markdown table."""
+    lines = [
+        "| mode | work | cost ms | waited, each (s) | finished, each (s) | bystander async, "
+        "p99 late | event-loop lag, max | shared-thread wait, max |",
+        "| --- | --- | ---: | --- | --- | ---: | ---: | ---: |",
+    ]
+    for work in works:
+        late = work.bystander_lateness
+        lines.append(
+            f"| {work.mode} | {work.work} | {work.cost} | "
+            + " ".join(f"{w:.2f}" for w in work.waits)
+            + " | "
+            + " ".join(f"{f:.2f}" for f in work.finishes)
+            + f" | {ms(late.p99) + ' ms' if late else '-'} | {ms(work.loop_lag_max)} ms | "
+            f"{ms(work.thread_wait_max)} ms |"
+        )
+    return lines
+
+
 def burst_targets(bursts: Sequence[BurstPoint]) -> list[dict[str, Any]]:
     """The connect burst against its target, and against each server's own ceiling."""
     best: dict[str, float] = {}
@@ -158,6 +195,7 @@ def print_all(
     scenario: WhileSyncLoops | None,
     judged: Sequence[dict[str, Any]],
     bursts: Sequence[BurstPoint] = (),
+    works: Sequence[WorkBatch] = (),
 ) -> None:
     if points:
         print("\nFan-out: one room, one async stream at 10 ticks/s, N viewers")
@@ -187,6 +225,11 @@ def print_all(
             f"  a new default async producer waited: {scenario.new_async_wait:.2f} s "
             f"(the sync loop ended {scenario.sync_loop_left:.2f} s after it asked)"
         )
+    if works:
+        print("\nWhat each work does to the others: 2 streams of 10 x 0.2 s at once, shared thread")
+        print(WORK_HEADER)
+        for work in works:
+            print(work_row(work))
     if bursts:
         print("\nConnect burst: viewers connecting at once, seconds to the 101 and to the snapshot")
         print(BURST_HEADER)
@@ -238,6 +281,8 @@ def markdown(document: dict[str, Any], points: Sequence[Point]) -> str:
         for target in document["targets"]:
             verdict = "met" if target["met"] else "**missed**"
             lines.append(f"| {target['target']} | {target['measured']} | {verdict} |")
+    if document.get("workloads"):
+        lines += ["", *work_lines(document["workloads"])]
     if document.get("burst"):
         lines += ["", *burst_lines(document["burst"])]
     batches: list[Batch] = document["concurrency"]

@@ -19,7 +19,7 @@ from dashboard_project.garbage import ChurnCollector  # noqa: E402
 from streams.origins import OriginGate  # noqa: E402
 from streams.presence import PRESENCE  # noqa: E402
 from streams.process import SHUTDOWN  # noqa: E402
-from streams.routing import websocket_urlpatterns  # noqa: E402
+from streams.routing import NOTES, websocket_urlpatterns  # noqa: E402
 
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
 
@@ -33,7 +33,7 @@ router = ProtocolTypeRouter(
         # No AuthMiddlewareStack: it looks the user up on the shared sync thread, and the
         # dashboard has no users. See streams/viewer.py. OriginGate, not Channels'
         # OriginValidator: a page can tell its refusal from a lost connection.
-        "websocket": OriginGate(URLRouter(websocket_urlpatterns)),
+        "websocket": OriginGate(URLRouter(websocket_urlpatterns), open_to_tools=NOTES),
     }
 )
 # Full garbage collections after connections end, not by allocation counts: garbage.py.

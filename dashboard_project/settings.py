@@ -96,6 +96,9 @@ CACHES = {"default": environment.cache(REDIS_URL, REDIS_SENTINELS, REDIS_SENTINE
 DASHBOARD_MAX_STREAMS_PER_ROOM = env_int("DASHBOARD_MAX_STREAMS_PER_ROOM", 32)
 DASHBOARD_MAX_STREAMS_PER_PROCESS = env_int("DASHBOARD_MAX_STREAMS_PER_PROCESS", 64)
 DASHBOARD_MAX_VIEWERS_PER_PROCESS = env_int("DASHBOARD_MAX_VIEWERS_PER_PROCESS", 5000)
+# Streams of a room that hold the event loop (cpu or blocking work in async) at once: each
+# freezes every page of its process for its cost, every tick (streams/workloads.py).
+DASHBOARD_MAX_FREEZING_PER_ROOM = env_int("DASHBOARD_MAX_FREEZING_PER_ROOM", 2)
 DASHBOARD_CHAT_PER_MINUTE = env_int("DASHBOARD_CHAT_PER_MINUTE", 20)
 # A viewer whose page has left this many characters unread is closed (code 4008), before
 # the server's buffers for it grow without bound: pages ack every 256 KiB they read.
@@ -107,6 +110,9 @@ DASHBOARD_PRESENCE_LEASE = float(os.environ.get("DASHBOARD_PRESENCE_LEASE") or 3
 # Seconds between a run's end and its history row: time for every viewer to report what
 # reached it (streams/settling.py).
 DASHBOARD_DELIVERY_SETTLE = 1.0
+# Where http work sends its GETs (streams/workloads.py): by default the slow endpoint on the
+# server the producer connected to; set it for a producer with no server (manage.py stream).
+DASHBOARD_SLOW_URL = os.environ.get("DASHBOARD_SLOW_URL", "")
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -29,3 +29,28 @@ class Outcome(TextChoices):
     STOPPED = "stopped"  # from the dashboard, or its client left (async: at once)
     ORPHANED = "orphaned"  # its client left and the sync loop went on alone
     FAILED = "failed"  # the loop raised: the note says what
+
+
+class Work(TextChoices):
+    """What a producer does once per tick before it sends (streams/workloads.py)."""
+
+    SLEEP = "sleep", "sleep"
+    QUERY = "query", "an ORM query"
+    HTTP = "http", "an HTTP GET"
+    CPU = "cpu", "pure-Python computation"
+    BLOCKING = "blocking", "time.sleep in async code"
+    OFFLOAD = "offload", "time.sleep through sync_to_async(thread_sensitive=False)"
+
+    @property
+    def costed(self) -> bool:
+        """It takes a cost, in ms per tick."""
+        return self in {Work.HTTP, Work.CPU, Work.BLOCKING, Work.OFFLOAD}
+
+    @property
+    def async_only(self) -> bool:
+        """Only an AsyncConsumer can make this mistake, or its fix."""
+        return self in {Work.BLOCKING, Work.OFFLOAD}
+
+    def freezes(self, mode: "Mode") -> bool:
+        """It holds the event loop, and with it every page of the process."""
+        return mode is Mode.ASYNC and self in {Work.CPU, Work.BLOCKING}

@@ -126,17 +126,18 @@ class Viewer:
             if pattern in text:
                 return text
 
-    async def start(self, mode: str, count: int, interval: float, streams: int) -> list[int]:
+    async def start(
+        self,
+        mode: str,
+        count: int,
+        interval: float,
+        streams: int,
+        work: str = "sleep",
+        cost: int = 0,
+    ) -> list[int]:
         """Ask the room for streams; their numbers, or the server's refusal as ClientError."""
-        await self.send(
-            {
-                "action": "start",
-                "mode": mode,
-                "count": count,
-                "interval": interval,
-                "streams": streams,
-            }
-        )
+        order = {"action": "start", "mode": mode, "count": count, "interval": interval}
+        await self.send(order | {"streams": streams, "work": work, "cost": cost or ""})
         return await self._await_reply(lambda text: [int(n) for n in PRODUCER.findall(text)])
 
     async def set_thread_model(self, model: str) -> None:
@@ -164,6 +165,8 @@ async def run_producer(
     interval: float = 0.0,
     requested_at: float | None = None,
     on_tick: Any = None,
+    work: str = "sleep",
+    cost: int = 0,
 ) -> ProducerRun:
     """Run one stream on its own producer connection until it ends.
 
@@ -174,9 +177,8 @@ async def run_producer(
     query = f"?stream={number}" if number is not None else ""
     url = f"{ws_base(http_url)}/ws/rooms/{room}/{mode}/{query}"
     order: dict[str, Any] = {"action": "run"}
-    order.update(
-        {"stream": number} if number is not None else {"count": count, "interval": interval}
-    )
+    own = {"count": count, "interval": interval, "work": work, "cost": cost or ""}
+    order.update({"stream": number} if number is not None else own)
     while True:
         run.attempts += 1
         try:
@@ -215,11 +217,13 @@ async def run_streams(
     interval: float,
     streams: int,
     on_tick: Any = None,
+    work: str = "sleep",
+    cost: int = 0,
 ) -> list[ProducerRun]:
     """Ask the room for ``streams`` streams and run them all at once, as the page does."""
     async with Viewer(http_url, room) as viewer:
         requested_at = time.monotonic()
-        numbers = await viewer.start(mode, count, interval, streams)
+        numbers = await viewer.start(mode, count, interval, streams, work, cost)
         return list(
             await asyncio.gather(
                 *(

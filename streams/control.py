@@ -61,7 +61,13 @@ async def abandon(room: str, numbers: list[int]) -> list[dict[str, Any]]:
 
 async def _start(room: str, command: Start) -> Effects:
     created = await producing.aregister(
-        room, command.mode, command.count, command.interval, command.streams
+        room,
+        command.mode,
+        command.count,
+        command.interval,
+        command.streams,
+        work=command.work,
+        cost=command.cost,
     )
     now = time.time()
     return Effects(

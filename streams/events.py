@@ -7,12 +7,13 @@ viewer forwards ``html`` as is, so an event costs one render however many watch 
 the one module that builds an event's HTML.
 """
 
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from streams import fragments
 from streams.choices import ThreadModel
-from streams.history import Comparison
+from streams.history import Compared
 from streams.models import StreamRun
 from streams.stream import State, Stream
 
@@ -67,6 +68,11 @@ def end_kind(stream: Stream) -> str:
     return "stream.stopped"
 
 
+def stream_end(stream: Stream) -> Event:
+    """The event that announces how ``stream`` ended, now."""
+    return stream_event(end_kind(stream), stream, time.time())
+
+
 def for_client(event: Event) -> Event:
     """What a producer tells its own client: the event as JSON, without the HTML."""
     return {key: value for key, value in event.items() if key != "html"}
@@ -90,6 +96,11 @@ def room_thread_model(room: str, model: ThreadModel) -> Event:
     return {"type": "room.thread_model", "html": fragments.thread_model(room, model)}
 
 
+def room_timeline(streams: Sequence[Stream], now: float) -> Event:
+    """The room's timeline, drawn once for a process's viewers (streams/timelines.py)."""
+    return {"type": "room.timeline", "html": fragments.timeline(streams, now)}
+
+
 def room_presence(viewers: int) -> Event:
     return {"type": "room.presence", "html": fragments.presence(viewers)}
 
@@ -99,16 +110,23 @@ def run_recorded(run: StreamRun) -> Event:
     return {"type": "run.recorded", "html": fragments.history_row(run)}
 
 
-def run_compared(rows: Sequence[Comparison]) -> Event:
-    """The room's sync-against-async table, after a run was recorded."""
-    return {"type": "run.compared", "html": fragments.comparison(rows)}
+def run_compared(compared: Compared) -> Event:
+    """The room's sync-against-async table and its reading, after a run was recorded."""
+    html = fragments.comparison(compared.rows) + fragments.reading(compared.findings)
+    return {"type": "run.compared", "html": html}
 
 
-def process_gauges(process: str, loop_lag: float, thread_wait: float, waiting: bool) -> Event:
-    """To one process's own viewers (``gauges.GROUP``): its gauges."""
+def process_gauges(
+    process: str,
+    loop_lag: float,
+    thread_wait: float,
+    waiting: bool,
+    recent: Sequence[tuple[float, float, float]] = (),
+) -> Event:
+    """To one process's own viewers (``gauges.GROUP``): its gauges, and their last minute."""
     return {
         "type": "process.gauges",
-        "html": fragments.gauges(process, loop_lag, thread_wait, waiting),
+        "html": fragments.gauges(process, loop_lag, thread_wait, waiting, recent),
     }
 
 

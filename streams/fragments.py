@@ -11,33 +11,23 @@ from typing import Any
 
 from django.template.loader import render_to_string
 
-from streams.choices import Mode, ThreadModel
+from streams import charts
+from streams.charts import series_points, sparkline_points
+from streams.choices import Mode, ThreadModel, Work
 from streams.history import Comparison
 from streams.models import StreamRun
+from streams.reading import Finding
 from streams.stream import State, Stream
 
 PAGE = "streams/dashboard.html"
 SPARK_WIDTH, SPARK_HEIGHT = 120, 24
 SPARK_FLOOR = 0.05  # a flat line means "under 50 ms late"
+GAUGE_WIDTH, GAUGE_FLOOR = 120, 0.05  # the gauges' minute: flat means under 50 ms
 
 
 def rate(ticks: int, elapsed: float) -> float:
     """Ticks per second over ``elapsed`` seconds; 0 before any time has passed."""
     return ticks / elapsed if elapsed > 0 else 0.0
-
-
-def sparkline_points(values: Sequence[float], width: int, height: int, floor: float) -> str:
-    """SVG polyline points for ``values``, scaled so that ``floor`` or the largest value
-    (whichever is bigger) touches the top; higher on the chart means later."""
-    if not values:
-        return ""
-    top = max(floor, *values)
-    step = width / max(1, len(values) - 1)
-    points = []
-    for i, value in enumerate(values):
-        y = height - (min(max(value, 0.0), top) / top) * height
-        points.append(f"{i * step:.1f},{y:.1f}")
-    return " ".join(points)
 
 
 def _render(partial: str, context: dict[str, Any]) -> str:
@@ -91,12 +81,25 @@ def new_stream(stream: Stream, now: float) -> str:
 
 
 def column_contexts(streams: Iterable[Stream], now: float) -> list[dict[str, Any]]:
-    """Each column's mode and cards, as the page and the snapshot both render them."""
+    """Each column's mode, cards and work choices, as the page and the snapshot render."""
     streams = list(streams)
     return [
-        {"mode": mode, "cards": [card_context(s, now) for s in streams if s.mode is mode]}
+        {
+            "mode": mode,
+            "cards": [card_context(s, now) for s in streams if s.mode is mode],
+            "works": [
+                {"value": w.value, "label": w.label, "freezes": w.freezes(mode)}
+                for w in Work
+                if mode is Mode.ASYNC or not w.async_only
+            ],
+        }
         for mode in Mode
     ]
+
+
+def timeline(streams: Sequence[Stream], now: float) -> str:
+    """The room's timeline, replaced whole."""
+    return _render("timeline", {"chart": charts.timeline(streams, now), "oob": True})
 
 
 def columns(streams: Iterable[Stream], now: float) -> str:
@@ -138,13 +141,26 @@ def lost(number: int, ticks: int) -> str:
     return _render("stream-lost", {"number": number, "lost": ticks, "oob": True})
 
 
-def gauges(process: str, loop_lag: float, thread_wait: float, waiting: bool) -> str:
-    """A process's event-loop lag and shared-thread wait (streams/gauges.py)."""
+def gauges(
+    process: str,
+    loop_lag: float,
+    thread_wait: float,
+    waiting: bool,
+    recent: Sequence[tuple[float, float, float]] = (),
+) -> str:
+    """A process's event-loop lag and shared-thread wait (streams/gauges.py), with a
+    sparkline of each over the last minute: ``recent`` (time, lag, wait), one a second."""
+    now = recent[-1][0] if recent else 0.0
+    top = max([GAUGE_FLOOR, *(lag for _, lag, _ in recent), *(w for _, _, w in recent)])
+    size = (GAUGE_WIDTH, SPARK_HEIGHT)
     context = {
         "process": process,
         "loop_lag": loop_lag,
         "thread_wait": thread_wait,
         "waiting": waiting,
+        "lag_points": series_points([(t, lag) for t, lag, _ in recent], now, 60, size, top),
+        "wait_points": series_points([(t, w) for t, _, w in recent], now, 60, size, top),
+        "top": top,
         "oob": True,
     }
     return _render("gauges", context)
@@ -160,6 +176,10 @@ def history_row(run: StreamRun) -> str:
 
 def comparison(rows: Sequence[Comparison]) -> str:
     return _render("comparison", {"comparison": rows, "oob": True})
+
+
+def reading(findings: Sequence[Finding]) -> str:
+    return _render("reading", {"reading": findings, "oob": True})
 
 
 def layer_down() -> str:

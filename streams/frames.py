@@ -11,12 +11,15 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from streams.choices import Mode, ThreadModel
+from streams.choices import Mode, ThreadModel, Work
 
 MAX_FRAME_BYTES = 64 * 1024
 COUNT_RANGE = (1, 10_000)
 INTERVAL_RANGE = (0.01, 60.0)
 STREAMS_RANGE = (1, 16)
+COST_RANGE = (1, 1000)  # ms of work per tick
+FREEZING_COST = 250  # ms at most for work that holds the event loop (Work.freezes)
+DEFAULT_COST = 50  # ms, for a client that names a costed work and no cost
 MAX_CHAT_CHARS = 500
 
 # The form ids in templates/streams/dashboard.html, so that even a frame whose action is
@@ -41,6 +44,8 @@ class Start:
     count: int
     interval: float
     streams: int
+    work: Work = Work.SLEEP
+    cost: int = 0  # ms per tick, for costed work
 
     @property
     def panel(self) -> str:
@@ -93,6 +98,8 @@ class Run:
     number: int | None = None
     count: int = 0
     interval: float = 0.0
+    work: Work = Work.SLEEP
+    cost: int = 0
 
 
 def parse_room_frame(text: str | None, data: bytes | None = None) -> RoomCommand | Ack:
@@ -103,11 +110,16 @@ def parse_room_frame(text: str | None, data: bytes | None = None) -> RoomCommand
         case "start":
             mode = _mode(payload.get("mode"), panel)
             panel = mode.value
+            count = _int(payload, "count", COUNT_RANGE, "Ticks", panel)
+            interval = _interval(payload, panel)
+            work, cost = _work(payload, mode, interval, panel)
             return Start(
                 mode=mode,
-                count=_int(payload, "count", COUNT_RANGE, "Ticks", panel),
-                interval=_interval(payload, panel),
+                count=count,
+                interval=interval,
                 streams=_int(payload, "streams", STREAMS_RANGE, "Streams at once", panel),
+                work=work,
+                cost=cost,
             )
         case "stop":
             return Stop(number=_number(payload, panel))
@@ -127,16 +139,53 @@ def parse_room_frame(text: str | None, data: bytes | None = None) -> RoomCommand
             raise Refusal(f"Unknown action {_shown(action)}.", panel)
 
 
-def parse_producer_frame(text: str | None, data: bytes | None = None) -> Run:
+def parse_producer_frame(text: str | None, data: bytes | None, mode: Mode) -> Run:
+    """A producer connection's ``run``: of a stream the room registered, or of its own
+    (``count``, ``interval``, and optionally ``work`` and ``cost``) for ``mode``."""
     payload = _load(text, data)
     if payload.get("action") != "run":
         raise Refusal(f"Unknown action {_shown(payload.get('action'))}; send 'run'.")
     if payload.get("stream") is not None:
         return Run(number=_number(payload, ROOM_PANEL))
-    return Run(
-        count=_int(payload, "count", COUNT_RANGE, "Ticks", ROOM_PANEL),
-        interval=_interval(payload, ROOM_PANEL),
-    )
+    count = _int(payload, "count", COUNT_RANGE, "Ticks", ROOM_PANEL)
+    interval = _interval(payload, ROOM_PANEL)
+    work, cost = _work(payload, mode, interval, ROOM_PANEL)
+    return Run(count=count, interval=interval, work=work, cost=cost)
+
+
+def _work(payload: dict[str, Any], mode: Mode, interval: float, panel: str) -> tuple[Work, int]:
+    """The work a stream does each tick, and its cost in ms (0 for work without one)."""
+    value = payload.get("work") or Work.SLEEP.value
+    try:
+        work = Work(value)
+    except ValueError:
+        choices = ", ".join(w.value for w in Work)
+        raise Refusal(f"Work must be one of: {choices}; not {_shown(value)}.", panel) from None
+    if work.async_only and mode is not Mode.ASYNC:
+        raise Refusal(
+            f"{work.value} is async work: {work.label}, in an AsyncConsumer. Start it in the "
+            "Async column.",
+            panel,
+        )
+    if not work.costed:
+        return work, 0
+    if payload.get("cost") in (None, ""):
+        cost = DEFAULT_COST
+    else:
+        cost = _int(payload, "cost", COST_RANGE, "Cost (ms per tick)", panel)
+    if work.freezes(mode) and cost > FREEZING_COST:
+        raise Refusal(
+            f"{work.value} in async code freezes every page on this server for its cost: at "
+            f"most {FREEZING_COST} ms, not {cost}.",
+            panel,
+        )
+    if cost >= interval * 1000:
+        raise Refusal(
+            f"Cost must be below the interval: {cost} ms of work every {interval:g} s cannot "
+            "keep time.",
+            panel,
+        )
+    return work, cost
 
 
 def _load(text: str | None, data: bytes | None) -> dict[str, Any]:

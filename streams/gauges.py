@@ -1,17 +1,20 @@
 """Live gauges of this server process: event-loop lag, and the shared sync thread's wait.
 
-A sampler runs while the process has viewers. Every ``PERIOD`` (100 ms) it measures how
-late the event loop fired its timer, and how long a no-op
+A sampler runs while the process has viewers or producers. Every ``PERIOD`` (20 ms) it
+measures how late the event loop fired its timer, and five times a second how long a no-op
 ``sync_to_async(thread_sensitive=True)`` call has been waiting for the shared sync thread
 (the wait every default consumer message pays first). While a sync loop holds the thread,
-that wait grows for everyone to see. Every ``PUSH_EVERY`` samples it pushes the worst lag
-seen since the last push and the current wait to this process's viewers.
+that wait grows for everyone to see. Once a second it pushes the worst lag seen since the
+last push and the current wait to this process's viewers, with a sparkline of the last
+minute; it keeps an hour of them, for the peaks each run records.
 """
 
 import asyncio
 import logging
 import re
 import time
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -22,9 +25,12 @@ from streams.process import PROCESS
 
 log = logging.getLogger(__name__)
 
-PERIOD = 0.1
+PERIOD = 0.02  # short: a timer due during a block fires when it ends, late by nearly all of it
+PROBE_EVERY = 5  # samples between two probes of the shared thread: five a second
 LAYER_TIMEOUT = 2.0  # a group send slower than this counts as the layer being down
-PUSH_EVERY = 3  # samples per push: about three pushes a second
+PUSH_EVERY = 50  # samples per push: a push a second, a frame a second for an idle viewer
+PUSH = PERIOD * PUSH_EVERY
+HISTORY = 3600  # pushes kept: an hour
 # Per process: with Redis, a group spans processes, and each process has its own thread.
 GROUP = "gauges." + re.sub(r"[^A-Za-z0-9_.-]", "-", PROCESS)[:80]
 
@@ -40,16 +46,43 @@ async def _thread_wait() -> float:
     return time.monotonic() - started
 
 
+@dataclass
+class History:
+    """The gauges' figures, one (time, worst lag, wait) per push: the last minute for the
+    sparkline beside them, the last hour for the peaks a run records (recording.py)."""
+
+    points: deque[tuple[float, float, float]] = field(default_factory=lambda: deque(maxlen=HISTORY))
+
+    def add(self, at: float, lag: float, wait: float) -> None:
+        self.points.append((at, lag, wait))
+
+    def last_minute(self, now: float) -> list[tuple[float, float, float]]:
+        return [p for p in self.points if p[0] > now - 60]
+
+    def peaks(self, since: float, until: float) -> tuple[float, float] | None:
+        """(worst event-loop lag, longest shared-thread wait) pushed between ``since`` and
+        ``until`` (wall clock, the pushes of a second late included); None if none was."""
+        seen = [(lag, wait) for at, lag, wait in self.points if since <= at <= until + PUSH]
+        if not seen:
+            return None
+        return max(lag for lag, _ in seen), max(wait for _, wait in seen)
+
+
 class Sampler:
-    """One per process; runs while at least one viewer of this process is connected."""
+    """One per process; runs while this process has a viewer or a producer connected."""
 
     def __init__(self) -> None:
         self.viewers = 0
+        self.producers = 0
         self.task: asyncio.Task[None] | None = None
         self.layer_down = False
+        self.history = History()
 
-    def joined(self) -> None:
-        self.viewers += 1
+    def joined(self, producer: bool = False) -> None:
+        if producer:
+            self.producers += 1
+        else:
+            self.viewers += 1
         if (
             self.task is None
             or self.task.done()
@@ -57,9 +90,12 @@ class Sampler:
         ):
             self.task = asyncio.create_task(self.run())
 
-    def left(self) -> None:
-        self.viewers -= 1
-        if self.viewers <= 0 and self.task is not None:
+    def left(self, producer: bool = False) -> None:
+        if producer:
+            self.producers -= 1
+        else:
+            self.viewers -= 1
+        if self.viewers + self.producers <= 0 and self.task is not None:
             self.task.cancel()
             self.task = None
 
@@ -78,13 +114,15 @@ class Sampler:
                 pending = False
                 if probe is not None and probe.done():
                     wait, probe = probe.result(), None
-                if probe is None:
+                if probe is None and samples % PROBE_EVERY == 0:
                     probe, probe_started = asyncio.create_task(_thread_wait()), now
-                elif now - probe_started > wait:
+                elif probe is not None and now - probe_started > wait:
                     # Still queued behind something: the wait so far is the figure.
                     wait, pending = now - probe_started, True
                 if samples % PUSH_EVERY == 0:
-                    event = events.process_gauges(PROCESS, worst_lag, wait, pending)
+                    self.history.add(time.time(), worst_lag, wait)
+                    recent = self.history.last_minute(time.time())
+                    event = events.process_gauges(PROCESS, worst_lag, wait, pending, recent)
                     await self.push(layer, event)
                     worst_lag = 0.0
         finally:

@@ -15,18 +15,22 @@ from urllib.parse import parse_qs
 from asgiref.sync import ThreadSensitiveContext
 from asgiref.typing import ASGI3Application, ASGIReceiveCallable, ASGISendCallable, WebSocketScope
 from channels.layers import get_channel_layer
+from django.conf import settings
+from django.urls import reverse
 
 from streams import events, live, producing
 from streams.choices import ThreadModel
 from streams.frames import is_small_number
+from streams.gauges import SAMPLER
 from streams.rooms import room_from_scope, room_group
 from streams.sweeping import SWEEPER
 
 
 class ThreadModelMiddleware:
     """Runs the connection under the room's thread model, and puts in its scope what the
-    producer records: ``thread_model``, and ``source``, where a stream it registers itself
-    comes from (a WebSocket client, or what ``manage.py stream`` says it is)."""
+    producer needs: ``thread_model``; ``source``, where a stream it registers itself comes
+    from (a WebSocket client, or what ``manage.py stream`` says it is); and ``slow``, the
+    project's slow endpoint on this very server, for ``http`` work."""
 
     def __init__(self, app: ASGI3Application) -> None:
         self.app = app
@@ -44,11 +48,15 @@ class ThreadModelMiddleware:
         # This runs as soon as Daphne starts the handshake, before the consumer's first
         # message waits for the shared thread, so a retrying client shows on the dashboard.
         await _note_attempt(room, scope)
-        if model is ThreadModel.PER_CONNECTION:
-            async with ThreadSensitiveContext():
+        SAMPLER.joined(producer=True)  # its run records the process's gauges
+        try:
+            if model is ThreadModel.PER_CONNECTION:
+                async with ThreadSensitiveContext():
+                    await self.app(_with_model(scope, model), receive, send)
+            else:
                 await self.app(_with_model(scope, model), receive, send)
-        else:
-            await self.app(_with_model(scope, model), receive, send)
+        finally:
+            SAMPLER.left(producer=True)
 
 
 def _with_model(scope: WebSocketScope, model: ThreadModel) -> WebSocketScope:
@@ -57,7 +65,24 @@ def _with_model(scope: WebSocketScope, model: ThreadModel) -> WebSocketScope:
     if not isinstance(source, str):
         client = scope.get("client")
         source = f"a WebSocket client at {client[0]}" if client else "a WebSocket client"
-    return cast(WebSocketScope, {**scope, "thread_model": model, "source": source})
+    extras = {"thread_model": model, "source": source, "slow": slow_endpoint(scope)}
+    return cast(WebSocketScope, {**scope, **extras})
+
+
+def slow_endpoint(scope: WebSocketScope) -> tuple[str, str]:
+    """(URL, Host header) of the slow endpoint on the server this connection reached: at
+    the address it listens on, with the Host the client sent (it passed ALLOWED_HOSTS); or
+    ``DASHBOARD_SLOW_URL``. An empty URL when neither is known (``manage.py stream``)."""
+    if settings.DASHBOARD_SLOW_URL:
+        return settings.DASHBOARD_SLOW_URL, ""
+    server = scope.get("server")
+    if not server or server[1] is None:
+        return "", ""
+    address = "127.0.0.1" if server[0] in {"0.0.0.0", "::", ""} else server[0]
+    if ":" in address:
+        address = f"[{address}]"
+    host = next((bytes(v).decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+    return f"http://{address}:{server[1]}{reverse('slow')}", host
 
 
 async def _note_attempt(room: str, scope: WebSocketScope) -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from django.db import models
 
-from streams.choices import Mode, Outcome, ThreadModel
+from streams.choices import Mode, Outcome, ThreadModel, Work
 from streams.schedule import summarize
 from streams.stream import Stream
 
@@ -38,6 +38,18 @@ class StreamRun(models.Model):
         null=True, help_text="Viewers watching when it ended, who reported delivery."
     )
     outcome = models.CharField(max_length=8, choices=Outcome.choices)
+    work = models.CharField(
+        max_length=8, choices=Work.choices, default=Work.SLEEP, help_text="Done each tick."
+    )
+    cost = models.PositiveIntegerField(default=0, help_text="Ms of work per tick, if costed.")
+    work_p50 = models.FloatField(null=True, help_text="Seconds a tick's work took, median.")
+    work_max = models.FloatField(null=True)
+    loop_lag_max = models.FloatField(
+        null=True, help_text="The worst event-loop lag of its process while it ran."
+    )
+    thread_wait_max = models.FloatField(
+        null=True, help_text="The longest wait for its process's shared sync thread meanwhile."
+    )
     note = models.CharField(max_length=200, blank=True)
     source = models.CharField(
         max_length=120, blank=True, help_text="Where it was started, when not from a page."
@@ -59,11 +71,19 @@ class StreamRun(models.Model):
         return f"{self.mode} stream {self.number} in {self.room}: {self.outcome}"
 
     @classmethod
-    def from_stream(cls, stream: Stream, lateness: Sequence[float]) -> "StreamRun":
-        """An unsaved run for a stream that has ended, with ``lateness`` of every tick."""
+    def from_stream(
+        cls,
+        stream: Stream,
+        lateness: Sequence[float],
+        work: Sequence[float] = (),
+        peaks: tuple[float, float] | None = None,
+    ) -> "StreamRun":
+        """An unsaved run for a stream that has ended, with ``lateness`` and ``work`` time of
+        every tick, and the ``peaks`` of its process's gauges while it ran."""
         if stream.outcome is None:
             raise ValueError(f"stream {stream.number} has not ended")
         summary = summarize(lateness)
+        took = summarize(work)
         return cls(
             room=stream.room,
             number=stream.number,
@@ -83,4 +103,10 @@ class StreamRun(models.Model):
             lateness_p50=summary.p50 if summary else None,
             lateness_p95=summary.p95 if summary else None,
             lateness_max=summary.max if summary else None,
+            work=stream.work.value,
+            cost=stream.cost,
+            work_p50=took.p50 if took else None,
+            work_max=took.max if took else None,
+            loop_lag_max=peaks[0] if peaks else None,
+            thread_wait_max=peaks[1] if peaks else None,
         )

@@ -83,15 +83,22 @@ def _header(scope: WebSocketScope, name: bytes) -> str | None:
 
 
 class OriginGate:
-    """ASGI middleware for WebSocket routes: refuses foreign origins, explaining why."""
+    """ASGI middleware for WebSocket routes: refuses foreign origins, explaining why.
 
-    def __init__(self, app: ASGI3Application) -> None:
+    On the paths in ``open_to_tools`` (the source notes' ws/sc/ and ws/ac/), a handshake
+    with no ``Origin`` at all is let in: websocat and Postman send none, and a browser
+    always sends one, so the check that stops a foreign page still holds there."""
+
+    def __init__(self, app: ASGI3Application, open_to_tools: tuple[str, ...] = ()) -> None:
         self.app = app
+        self.open_to_tools = open_to_tools
 
     async def __call__(
         self, scope: WebSocketScope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
-        allowed = origin_allowed(
+        sent_origin = any(key == b"origin" for key, _ in scope.get("headers", []))
+        tool = not sent_origin and scope["path"].startswith(self.open_to_tools)
+        allowed = tool or origin_allowed(
             _header(scope, b"origin"),
             _header(scope, b"host"),
             settings.ALLOWED_HOSTS,

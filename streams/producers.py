@@ -31,6 +31,7 @@ from streams.process import SHUTDOWN
 from streams.rooms import room_from_scope, room_group, stream_group
 from streams.stream import CLIENT_LEFT, SERVER_STOPPED, STOPPED_BY_USER, State, Stream
 from streams.ticking import Ticker
+from streams.workloads import AsyncWork, SyncWork
 
 Message = dict[str, Any]
 
@@ -69,9 +70,9 @@ class SyncTickConsumer(SyncConsumer):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.wrap_future(self.loop_ended), interval + 10)
         if self.stream is not None and not self.stream.is_live:
-            event = events.stream_event(events.end_kind(self.stream), self.stream, time.time())
+            group, event = room_group(self.stream.room), events.stream_end(self.stream)
             with contextlib.suppress(*STORE_DOWN):
-                await self.channel_layer.group_send(room_group(self.stream.room), event)
+                await self.channel_layer.group_send(group, event)
 
     def websocket_connect(self, message: Message) -> None:
         self.room = room_from_scope(self.scope)
@@ -83,14 +84,10 @@ class SyncTickConsumer(SyncConsumer):
         if self.room is None:
             return
         try:
-            model, source = self.scope["thread_model"], self.scope["source"]
-            self.stream = producing.claim_order(
-                self.room, self.mode, message, model, source, self.stream
-            )
+            self.stream = producing.claim_order(self.scope, self.mode, message, self.stream)
         except producing.RunRefused as refused:
             if refused.stopped is not None:
-                event = events.stream_event("stream.stopped", refused.stopped, time.time())
-                self.group_send(event)
+                self.group_send(events.stream_end(refused.stopped))
             self.reply({"type": "error", "message": refused.message})
             self.close(CLOSE_REFUSED)
             return
@@ -106,21 +103,23 @@ class SyncTickConsumer(SyncConsumer):
         raise StopConsumer
 
     def run_stream(self, stream: Stream) -> None:
-        ticker = Ticker(stream)
+        ticker, work = Ticker(stream), SyncWork(stream, self.scope["slow"])
         try:
             self.publish("stream.started", stream)
             for seq in ticker.seqs:
+                work.run()  # the tick's work, before it is due
                 time.sleep(ticker.wait_before(seq))
                 stream = producing.heard(stream)
                 if not stream.is_live:
                     break
-                stream = ticker.tick(stream, seq)
+                stream = ticker.tick(stream, seq, work.took)
                 self.publish("stream.tick", stream)
             else:
                 stream = stream.ended(State.DONE, time.time())
         except Exception as error:
             stream = producing.failed(stream, error)
         finally:
+            work.close()
             producing.SLOTS.release()
         try:
             self.publish(events.end_kind(stream), stream)
@@ -128,7 +127,7 @@ class SyncTickConsumer(SyncConsumer):
             producing.untold(stream, error)
         finally:
             # However it ended, and even if the room could not be told: a row.
-            run = recording.save(stream, ticker.lateness.ordered)
+            run = recording.save(stream, ticker)
             with self.client_may_be_gone():
                 async_to_sync(settling.settle_later)(run)
             self.close()
@@ -210,14 +209,10 @@ class AsyncTickConsumer(AsyncConsumer):
         if self.room is None:
             return
         try:
-            model, source = self.scope["thread_model"], self.scope["source"]
-            self.stream = await producing.aclaim_order(
-                self.room, self.mode, message, model, source, self.stream
-            )
+            self.stream = await producing.aclaim_order(self.scope, self.mode, message, self.stream)
         except producing.RunRefused as refused:
             if refused.stopped is not None:
-                event = events.stream_event("stream.stopped", refused.stopped, time.time())
-                await self.group_send(event)
+                await self.group_send(events.stream_end(refused.stopped))
             await self.reply({"type": "error", "message": refused.message})
             await self.close(CLOSE_REFUSED)
             return
@@ -248,16 +243,17 @@ class AsyncTickConsumer(AsyncConsumer):
             await asyncio.wait([self.ticking])
 
     async def run_stream(self, stream: Stream) -> None:
-        ticker = Ticker(stream)
+        ticker, work = Ticker(stream), AsyncWork(stream, self.scope["slow"])
         self.looping = True
         try:
             await self.publish("stream.started", stream)
             for seq in ticker.seqs:
+                await work.run()  # the tick's work, before it is due
                 await asyncio.sleep(ticker.wait_before(seq))
                 stream = await producing.aheard(stream)
                 if not stream.is_live:
                     break
-                stream = ticker.tick(stream, seq)
+                stream = ticker.tick(stream, seq, work.took)
                 await self.publish("stream.tick", stream)
             else:
                 stream = stream.ended(State.DONE, time.time())
@@ -269,6 +265,7 @@ class AsyncTickConsumer(AsyncConsumer):
             stream = producing.failed(stream, error)
         finally:
             self.looping = False
+            await work.close()
             producing.SLOTS.release()
         try:
             await self.publish(events.end_kind(stream), stream)
@@ -276,7 +273,7 @@ class AsyncTickConsumer(AsyncConsumer):
             producing.untold(stream, error)
         finally:
             # However it ended, and even if the room could not be told: a row.
-            run = await recording.asave(stream, ticker.lateness.ordered)
+            run = await recording.asave(stream, ticker)
             await settling.settle_later(run)
             await self.close()
 

@@ -10,17 +10,19 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from asgiref.typing import WebSocketScope
 from django.conf import settings
 from django.db.models import Max
 
 from streams import live
-from streams.choices import Mode, ThreadModel
+from streams.choices import Mode, ThreadModel, Work
 from streams.frames import Refusal, Run, parse_producer_frame
 from streams.live import STORE_DOWN
 from streams.models import StreamRun
 from streams.process import PROCESS, SHUTDOWN, closing_connections, off_thread
+from streams.rooms import room_from_scope
 from streams.stream import State, Stream
 
 log = logging.getLogger(__name__)
@@ -52,18 +54,34 @@ SLOTS = ProcessSlots()
 
 
 def register(
-    room: str, mode: Mode, count: int, interval: float, how_many: int, source: str = ""
+    room: str,
+    mode: Mode,
+    count: int,
+    interval: float,
+    how_many: int,
+    source: str = "",
+    work: Work = Work.SLEEP,
+    cost: int = 0,
 ) -> list[Stream]:
     """New ``waiting`` streams, if the room has room for them; ``source`` says where they
     were started from, when not from a dashboard page."""
     limit = settings.DASHBOARD_MAX_STREAMS_PER_ROOM
-    live_now = sum(1 for s in live.streams(room) if s.is_live)
-    if live_now + how_many > limit:
+    live_streams = [s for s in live.streams(room) if s.is_live]
+    if len(live_streams) + how_many > limit:
         raise Refusal(
-            f"A room runs at most {limit} streams at once and {live_now} are live here; "
-            f"stop some or reset before starting {how_many} more.",
+            f"A room runs at most {limit} streams at once and {len(live_streams)} are live "
+            f"here; stop some or reset before starting {how_many} more.",
             mode.value,
         )
+    if work.freezes(mode):
+        freezing = sum(1 for s in live_streams if s.work.freezes(s.mode))
+        most = settings.DASHBOARD_MAX_FREEZING_PER_ROOM
+        if freezing + how_many > most:
+            raise Refusal(
+                f"A room runs at most {most} streams at once that freeze the event loop "
+                f"(cpu or blocking in async) and {freezing} are live here.",
+                mode.value,
+            )
     now = time.time()
     # Asked only when the cache has forgotten the room; this thread may be a pooled one.
     last_recorded = closing_connections(_last_recorded)
@@ -78,6 +96,8 @@ def register(
             created_at=now,
             source=source,
             process=PROCESS,
+            work=work,
+            cost=cost,
         )
         for n in numbers
     ]
@@ -110,7 +130,7 @@ def claim(room: str, mode: Mode, run: Run, thread_model: ThreadModel, source: st
     """
     if run.number is None:
         try:
-            [stream] = register(room, mode, run.count, run.interval, 1, source)
+            [stream] = register(room, mode, run.count, run.interval, 1, source, run.work, run.cost)
         except Refusal as full:
             raise RunRefused(full.message) from None
     else:
@@ -141,20 +161,30 @@ def claim(room: str, mode: Mode, run: Run, thread_model: ThreadModel, source: st
 
 
 def claim_order(
-    room: str,
-    mode: Mode,
-    message: Mapping[str, Any],
-    thread_model: ThreadModel,
-    source: str,
-    already: Stream | None = None,
+    scope: WebSocketScope, mode: Mode, message: Mapping[str, Any], already: Stream | None
 ) -> Stream:
-    """The stream a producer's ``run`` frame asks for, claimed: ``Refusal`` for a bad frame
-    or a second one (answered, the connection stays open), ``RunRefused`` for a stream it
-    may not run. A connection runs one stream: ``already``, if it has."""
+    """The stream a producer connection's ``run`` frame asks for, claimed under the
+    connection's thread model (``scope``, as streams/middleware.py fills it): ``Refusal``
+    for a bad frame or a second one (answered, the connection stays open), ``RunRefused``
+    for a stream it may not run. A connection runs one stream: ``already``, if it has."""
     if already is not None:
         raise Refusal("This connection has run its stream.")
-    run = parse_producer_frame(message.get("text"), message.get("bytes"))
-    return claim(room, mode, run, thread_model, source)
+    room = room_from_scope(scope)
+    assert room is not None  # the consumer closed a connection with a bad room at once
+    run = parse_producer_frame(message.get("text"), message.get("bytes"), mode)
+    extra = cast(Mapping[str, Any], scope)
+    if not extra["slow"][0] and (run.work is Work.HTTP or _registered_work(room, run)):
+        raise RunRefused(
+            "http work needs this server's address: run it through a server (--url), or "
+            "set DASHBOARD_SLOW_URL."
+        )
+    return claim(room, mode, run, extra["thread_model"], extra["source"])
+
+
+def _registered_work(room: str, run: Run) -> bool:
+    """The stream ``run`` names was registered with http work."""
+    found = live.load(room, run.number) if run.number is not None else None
+    return found is not None and found.work is Work.HTTP
 
 
 def heard(stream: Stream) -> Stream:

@@ -5,21 +5,31 @@ The async twins run off the shared sync thread: recording must not queue behind 
 stream's loop.
 """
 
+import time
+
 from streams import live
-from streams.history import Comparison, compare
+from streams.gauges import SAMPLER
+from streams.history import Compared, Comparison, compare
 from streams.models import StreamRun
 from streams.process import closing_connections, off_thread
+from streams.reading import Finding, read
 from streams.stream import Stream
+from streams.ticking import Ticker
 
 COMPARED_RUNS = 500  # the room's latest runs the sync/async comparison covers
+READ_RUNS = 20  # the room's latest runs the reading covers: those the history shows
 
 
-def save(stream: Stream, lateness: list[float]) -> StreamRun | None:
-    """The row of a stream its producer ended, with every tick's ``lateness``; None if a
-    sweep had already ended it, taking its process for gone, and written its row."""
+def save(stream: Stream, ticker: Ticker) -> StreamRun | None:
+    """The row of a stream its producer ended, with every tick's lateness and work time
+    (``ticker``) and its process's gauge peaks while it ran; None if a sweep had already
+    ended it, taking its process for gone, and written its row."""
     if not live.claim_end(stream.room, stream.number):
         return None
-    run = StreamRun.from_stream(stream, lateness)
+    peaks = None
+    if stream.started_at is not None:
+        peaks = SAMPLER.history.peaks(stream.started_at, stream.ended_at or time.time())
+    run = StreamRun.from_stream(stream, ticker.lateness.ordered, ticker.work.ordered, peaks)
     run.save()
     return run
 
@@ -34,13 +44,19 @@ def save_lost(stream: Stream) -> StreamRun:
     return run
 
 
-def fill_delivery(run_id: int, room: str, number: int) -> tuple[StreamRun, list[Comparison]]:
-    """Put the viewers' reports into the row; the row and the room's comparison."""
+def fill_delivery(run_id: int, room: str, number: int) -> tuple[StreamRun, Compared]:
+    """Put the viewers' reports into the row; the row and the room's comparison, with the
+    reading of its latest runs."""
     received, lost, viewers = live.delivery(room, number)
     StreamRun.objects.filter(pk=run_id).update(
         ticks_delivered=received, ticks_lost=lost, viewers=viewers
     )
-    return StreamRun.objects.get(pk=run_id), comparison(room)
+    return StreamRun.objects.get(pk=run_id), Compared(comparison(room), reading(room))
+
+
+def reading(room: str) -> list[Finding]:
+    """What the room's latest runs (those the history shows) showed, in plain words."""
+    return read(list(StreamRun.objects.filter(room=room)[:READ_RUNS]))
 
 
 def comparison(room: str) -> list[Comparison]:

@@ -17,11 +17,17 @@ MAX_ROOM_LENGTH = 64
 _ROOM = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.-]{{0,{MAX_ROOM_LENGTH - 1}}}\Z")
 
 
+# Paths of the project's own pages: no room is named like them.
+RESERVED = frozenset({"api", "explain", "metrics", "accounts", "admin", "static"})
+
+
 class InvalidRoom(ValueError):
     """A room name that cannot name a channel-layer group."""
 
 
 def validate_room(room: str) -> str:
+    if room in RESERVED:
+        raise InvalidRoom(f"{room!r} is the address of one of the dashboard's own pages.")
     if not _ROOM.match(room):
         raise InvalidRoom(
             f"Room names are 1-{MAX_ROOM_LENGTH} ASCII letters, digits, '-', '_' or '.', "

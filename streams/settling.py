@@ -44,10 +44,10 @@ async def settled() -> None:
 async def _settle(run_id: int, room: str, number: int) -> None:
     await asyncio.sleep(settings.DASHBOARD_DELIVERY_SETTLE)
     try:
-        run, comparison = await recording.afill_delivery(run_id, room, number)
+        run, compared = await recording.afill_delivery(run_id, room, number)
         layer: Any = get_channel_layer()
         # Two messages: a <tbody> fragment followed by a <table> parses as neither.
-        for event in (events.run_recorded(run), events.run_compared(comparison)):
+        for event in (events.run_recorded(run), events.run_compared(compared)):
             await layer.group_send(room_group(room), event)
     except live.STORE_DOWN as error:
         # Redis is gone: the row stands without delivery figures; pages show it on load.

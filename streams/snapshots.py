@@ -20,7 +20,7 @@ from streams.stream import Stream
 @dataclass(frozen=True)
 class Snapshot:
     streams: list[Stream]
-    html: str  # both columns and the thread model, rendered once
+    html: str  # both columns, the timeline and the thread model, rendered once
     others: int  # the room's viewers on other processes
 
 
@@ -51,6 +51,7 @@ async def _read(room: str) -> Snapshot:
     now = await producing.aroom_now(room, time.time(), PROCESS)
     await sweeping.announce(room, now.ended)
     html = fragments.columns(now.streams, time.time())
+    html += fragments.timeline(now.streams, time.time())
     html += fragments.thread_model(room, now.thread_model)
     return Snapshot(now.streams, html, now.others)
 

@@ -9,7 +9,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from streams.choices import Mode, Outcome, ThreadModel
+from streams.choices import Mode, Outcome, ThreadModel, Work
 from streams.schedule import LatenessSummary
 
 
@@ -59,6 +59,10 @@ class Stream:
     # producer's handshake reached, then the one running it. If that process is gone, no
     # tick or start will come (streams/sweeping.py ends it).
     process: str = ""
+    work: Work = Work.SLEEP  # what it does once per tick before it sends
+    cost: int = 0  # ms per tick, for costed work
+    work_last: float | None = None  # seconds the last tick's work took
+    work_max: float = 0.0
 
     @property
     def is_live(self) -> bool:
@@ -131,12 +135,15 @@ class Stream:
         summary: LatenessSummary,
         scheduled_at: float,
         sent_at: float,
+        work: float = 0.0,
     ) -> "Stream":
-        """Tick ``seq`` went out at ``sent_at``, ``lateness`` after ``scheduled_at``;
-        ``summary`` covers every tick so far."""
+        """Tick ``seq`` went out at ``sent_at``, ``lateness`` after ``scheduled_at``, its
+        work having taken ``work`` s; ``summary`` covers every tick so far."""
         return replace(
             self,
             seq=seq,
+            work_last=work,
+            work_max=max(self.work_max, work),
             recent_lateness=(*self.recent_lateness, lateness)[-RECENT_TICKS:],
             p95_lateness=summary.p95,
             max_lateness=summary.max,

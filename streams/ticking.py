@@ -12,6 +12,7 @@ class Ticker:
         # Paced on the monotonic clock; stamped on the wall clock for receivers elsewhere.
         self.schedule = TickSchedule(time.monotonic(), stream.interval, stream.count, time.time())
         self.lateness = LatenessLog()
+        self.work = LatenessLog()  # how long each tick's work took, sorted
 
     @property
     def seqs(self) -> range:
@@ -20,11 +21,12 @@ class Ticker:
     def wait_before(self, seq: int) -> float:
         return self.schedule.wait_before(seq, time.monotonic())
 
-    def tick(self, stream: Stream, seq: int) -> Stream:
-        """``stream`` as tick ``seq`` goes out now."""
+    def tick(self, stream: Stream, seq: int, work: float = 0.0) -> Stream:
+        """``stream`` as tick ``seq`` goes out now, its work having taken ``work`` s."""
         lateness = self.schedule.lateness(seq, time.monotonic())
         self.lateness.add(lateness)
+        self.work.add(work)
         summary = self.lateness.summary()
         assert summary is not None
         scheduled = self.schedule.scheduled_at(seq)
-        return stream.ticked(seq, lateness, summary, scheduled, time.time())
+        return stream.ticked(seq, lateness, summary, scheduled, time.time(), work)

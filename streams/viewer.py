@@ -21,7 +21,7 @@ from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from streams import control, fanout, fragments, gauges, live, snapshots
+from streams import control, fanout, fragments, gauges, live, snapshots, timelines
 from streams.close_codes import CLOSE_BAD_ROOM, CLOSE_FULL, CLOSE_TRY_AGAIN, CLOSE_UNREAD
 from streams.frames import Ack, Refusal, parse_room_frame
 from streams.limits import RateLimit, Unread, viewer_refusal
@@ -83,6 +83,7 @@ class RoomConsumer(AsyncConsumer):
     room: str | None = None
     gauging = False
     counted = False
+    drawn = False
     closing = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -115,6 +116,8 @@ class RoomConsumer(AsyncConsumer):
                 gauges.SAMPLER.left()
             if self.counted and self.room is not None:
                 PRESENCE.left(self.room)  # written and sent with the next broadcast
+            if self.drawn and self.room is not None:
+                await timelines.unwatched(self.room)
 
     async def dispatch(self, message: Mapping[str, Any]) -> None:
         # AsyncConsumer.dispatch first awaits aclose_old_connections(), a thread-sensitive
@@ -147,6 +150,8 @@ class RoomConsumer(AsyncConsumer):
             self.gauging = True
             PRESENCE.joined(room)
             self.counted = True
+            await timelines.watched(room)
+            self.drawn = True
             SWEEPER.start()
             # layer_back: a page loaded while Redis was gone carries the banner until now.
             await self.send_snapshot(room, layer_back=True)
@@ -240,7 +245,7 @@ class RoomConsumer(AsyncConsumer):
     # chat.message arrives at chat_message. Every one of these forwards the sender's render.
     stream_attempt = stream_started = stream_tick = stream_update
     stream_finished = stream_stopped = stream_failed = stream_ended
-    chat_message = room_reset = room_thread_model = room_presence = forward
+    chat_message = room_reset = room_thread_model = room_presence = room_timeline = forward
     run_recorded = run_compared = forward
     process_gauges = layer_down = forward
 

@@ -87,3 +87,25 @@ async def test_settings_origin_list_lets_a_listed_page_in(settings):
     assert connected
     assert 'id="sync-streams"' in await comm.receive_from(timeout=5)
     await comm.disconnect()
+
+
+@pytest.mark.parametrize("path", ["/ws/sc/", "/ws/ac/lobby/"])
+async def test_the_notes_endpoints_take_a_tool_without_an_origin_but_refuse_a_foreign_one(path):
+    bare = WebsocketCommunicator(application, path, headers=[(b"host", b"127.0.0.1")])
+    assert (await bare.connect())[0]
+    assert await bare.receive_nothing(timeout=0.3)  # not refused: it waits for its text
+    await bare.disconnect()
+    foreign = WebsocketCommunicator(
+        application, path, headers=[(b"origin", b"http://evil.example"), (b"host", b"127.0.0.1")]
+    )
+    assert (await foreign.connect())[0]
+    assert "may not open" in await foreign.receive_from(timeout=5)
+    assert (await foreign.receive_output(timeout=5))["code"] == CLOSE_FOREIGN_ORIGIN
+    await foreign.disconnect()
+
+
+async def test_the_room_path_still_refuses_a_handshake_without_an_origin():
+    bare = WebsocketCommunicator(application, "/ws/rooms/lobby/", headers=[(b"host", b"127.0.0.1")])
+    assert (await bare.connect())[0]
+    assert "may not open" in await bare.receive_from(timeout=5)
+    await bare.disconnect()

@@ -122,10 +122,10 @@ async def test_sync_stream_whose_client_left_is_orphaned_and_stoppable(room):
 async def test_a_loop_that_raises_ends_failed_visibly_and_is_recorded(room, mode, monkeypatch):
     real_tick = Ticker.tick
 
-    def tick_then_fail(self, stream, seq):
+    def tick_then_fail(self, stream, seq, work=0.0):
         if seq == 2:
             raise RuntimeError("the second tick broke")
-        return real_tick(self, stream, seq)
+        return real_tick(self, stream, seq, work)
 
     monkeypatch.setattr(Ticker, "tick", tick_then_fail)
     viewer, _ = await open_viewer(room)

@@ -6,7 +6,7 @@ from urllib.parse import quote
 import pytest
 
 from streams.close_codes import CLOSE_BAD_ROOM
-from streams.rooms import MAX_ROOM_LENGTH, InvalidRoom, room_group, validate_room
+from streams.rooms import MAX_ROOM_LENGTH, RESERVED, InvalidRoom, room_group, validate_room
 from tests.asgi.wsclient import communicator
 
 BAD_NAMES = [
@@ -96,3 +96,9 @@ def test_room_group_is_a_valid_channels_group_name():
 def test_room_group_refuses_invalid_room():
     with pytest.raises(InvalidRoom):
         room_group("bad room")
+
+
+@pytest.mark.parametrize("name", sorted(RESERVED))
+def test_the_dashboards_own_pages_are_no_room(name):
+    with pytest.raises(InvalidRoom, match="one of the dashboard's own pages"):
+        validate_room(name)

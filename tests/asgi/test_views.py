@@ -128,3 +128,20 @@ def test_dashboard_while_redis_is_gone_loads_and_says_so(client, monkeypatch):
     rows = page.split('id="history-rows"')[1].split("</tbody>")[0]
     assert "#4" in rows  # the history is in the database, not in Redis
     assert "<b>–</b> viewers" in page
+
+
+async def test_the_slow_endpoint_waits_as_long_as_asked_and_refuses_the_rest(async_client):
+    began = time.monotonic()
+    response = await async_client.get("/api/slow/?ms=120")
+    assert response.status_code == 200 and response.json() == {"slept_ms": 120}
+    assert time.monotonic() - began >= 0.12
+    for bad in ("", "x", "-1", "5001", "1e3"):
+        refused = await async_client.get(f"/api/slow/?ms={bad}")
+        assert refused.status_code == 400 and "ms must be a whole number" in refused.json()["error"]
+
+
+def test_the_explanation_page_has_a_section_for_every_reading(client):
+    page = client.get("/explain/").content.decode()
+    for anchor in ("shared-thread", "aclose", "async-orm", "event-loop", "offload",
+                   "thread-per-connection", "http"):  # fmt: skip
+        assert f'id="{anchor}"' in page

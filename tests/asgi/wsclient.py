@@ -74,12 +74,17 @@ def ended(number: int, state: str = "done") -> Callable[[list[str]], bool]:
 
 
 async def start(
-    viewer: WebsocketCommunicator, mode: str, count: int, interval: float, streams: int = 1
+    viewer: WebsocketCommunicator,
+    mode: str,
+    count: int,
+    interval: float,
+    streams: int = 1,
+    work: str = "sleep",
+    cost: int = 0,
 ) -> list[int]:
     """Ask for streams as the page does; the numbers of the streams registered."""
-    await viewer.send_json_to(
-        {"action": "start", "mode": mode, "count": count, "interval": interval, "streams": streams}
-    )
+    order = {"action": "start", "mode": mode, "count": count, "interval": interval}
+    await viewer.send_json_to(order | {"streams": streams, "work": work, "cost": cost or ""})
     frames = await receive_until(viewer, lambda fs: "producer-" in "".join(fs))
     return [int(n) for n in re.findall(r'id="producer-(\d+)"', "".join(frames))]
 
@@ -122,16 +127,24 @@ def is_gauges(frame: str) -> bool:
     return frame.lstrip().startswith('<p id="gauges"')
 
 
+def is_timeline(frame: str) -> bool:
+    """The room's timeline, redrawn on state changes and twice a second while streams run."""
+    return frame.lstrip().startswith('<section id="timeline"')
+
+
 def is_presence(frame: str) -> bool:
     """A viewer count update, sent within half a second of a viewer joining or leaving."""
     return frame.lstrip().startswith('<p id="presence"')
 
 
+def is_ambient(frame: str) -> bool:
+    """A frame any viewer gets whatever it asked: gauges, the viewer count, the timeline."""
+    return is_gauges(frame) or is_presence(frame) or is_timeline(frame)
+
+
 async def receive_reply(comm: WebsocketCommunicator) -> str:
     """The next frame that is neither a gauge update nor a viewer count."""
-    frames = await receive_until(
-        comm, lambda fs: bool(fs) and not is_gauges(fs[-1]) and not is_presence(fs[-1])
-    )
+    frames = await receive_until(comm, lambda fs: bool(fs) and not is_ambient(fs[-1]))
     return frames[-1]
 
 
@@ -144,5 +157,5 @@ async def receive_only_gauges(comm: WebsocketCommunicator, seconds: float) -> li
         if await comm.receive_nothing(timeout=left):
             break
         frames.append(await comm.receive_from())
-    assert all(is_gauges(f) or is_presence(f) for f in frames), frames
+    assert all(is_ambient(f) for f in frames), frames
     return frames

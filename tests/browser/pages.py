@@ -53,12 +53,39 @@ def expect_link(page: Page, state: str) -> None:
     expect(page.locator("p.link .link-wait")).to_be_hidden()
 
 
-def start(page: Page, mode: str, count: object, interval: object, streams: object) -> None:
+def start(
+    page: Page,
+    mode: str,
+    count: object,
+    interval: object,
+    streams: object,
+    work: str = "sleep",
+    cost: object = 50,
+) -> None:
     form = page.locator(f"#start-{mode}")
     form.locator("input[name=count]").fill(str(count))
     form.locator("input[name=interval]").fill(str(interval))
     form.locator("input[name=streams]").fill(str(streams))
+    form.locator("select[name=work]").select_option(work)
+    form.locator("input[name=cost]").fill(str(cost))
     form.locator("button").click()
+
+
+def timeline_runs(page: Page, mode: str) -> dict[int, tuple[float, float]]:
+    """Stream number -> (start, end) of its running bar on the timeline, in chart units."""
+    bars = page.locator(f"#timeline g.bar-{mode}[data-running]").evaluate_all(
+        "bars => bars.map(bar => [bar.dataset.stream, bar.dataset.running])"
+    )
+    runs = {}
+    for number, running in bars:
+        x, width = (float(v) for v in running.split())
+        runs[int(number)] = (x, x + width)
+    return runs
+
+
+def reading(page: Page) -> str:
+    """The plain reading below the comparison table."""
+    return page.locator("#reading").inner_text()
 
 
 def say(page: Page, text: str) -> None:

@@ -11,13 +11,14 @@ Without chromium the run fails, never skips: a green run means the page was real
 docs/dashboard.png; otherwise that picture goes to a temp dir and the tree stays clean.
 """
 
+import itertools
 import json
 import os
 import struct
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -39,6 +40,7 @@ from tests.browser.pages import (
     seq,
     seq_at_least,
     start,
+    timeline_runs,
 )
 from tests.servers import KillableRedis, Server, served
 
@@ -438,3 +440,44 @@ def test_browser_screenshot_mid_run(open_page, server, tmp_path):
     assert width == VIEWPORT["width"] and height >= VIEWPORT["height"], (width, height)
     assert target.stat().st_size > 50_000  # a rendered page, not a blank one
     assert a.errors_besides_connection_failures() == []
+
+
+def test_browser_sync_cpu_work_draws_a_staircase_then_parallel_bars_and_says_why(open_room):
+    """Sync streams that compute: under the default the timeline is a staircase and the
+    reading names the shared thread; with a thread per connection, bars side by side."""
+    a = open_room()
+    start(a.page, "sync", count=4, interval=0.25, streams=3, work="cpu", cost=50)
+    expect(cards(a.page, "sync", ".state-done")).to_have_count(3)
+    history(a.page, 3)
+    expect(a.page.locator("#reading")).to_contain_text("all sync consumers of a process share")
+    a.page.wait_for_function("() => document.querySelectorAll('#timeline g.bar-done').length === 3")
+    bars = sorted(timeline_runs(a.page, "sync").values())
+    assert len(bars) == 3
+    assert all(later[0] >= earlier[1] - 1 for earlier, later in itertools.pairwise(bars)), bars
+    expect(cards(a.page, "sync").first.locator(".work")).to_contain_text("cpu 50 ms")
+
+    a.page.locator("#room-controls button").click()  # reset: a fresh timeline
+    expect(a.page.locator("#timeline g.bar")).to_have_count(0)
+    a.page.locator("#thread-model input[value=per_connection]").check()
+    expect(a.page.locator("#thread-model input[value=per_connection]")).to_be_checked()
+    a.page.wait_for_timeout(300)  # the switch reaches the server before the next start
+    start(a.page, "sync", count=4, interval=0.25, streams=3, work="cpu", cost=50)
+    a.page.wait_for_function("() => document.querySelectorAll('#timeline g.bar-done').length === 3")
+    bars = sorted(timeline_runs(a.page, "sync").values())
+    assert min(end for _, end in bars) > max(begin for begin, _ in bars), bars  # all at once
+    expect(a.page.locator("#reading")).to_contain_text("with a thread per connection")
+    assert a.errors == []
+
+
+def test_browser_async_blocking_work_is_named_for_the_lag_it_caused(open_room):
+    a = open_room()
+    start(a.page, "async", count=6, interval=0.25, streams=1, work="blocking", cost=150)
+    expect(cards(a.page, "async", ".state-done")).to_have_count(1)
+    history(a.page, 1)
+    expect(a.page.locator("#reading")).to_contain_text("(blocking in async): every page")
+    expect(a.page.locator("#reading a").first).to_have_attribute("href", "/explain/#event-loop")
+    assert len(timeline_runs(a.page, "async")) == 1
+    explain = a.page.context.new_page()
+    explain.goto(urljoin(a.page.url, "/explain/"))
+    expect(explain.locator("#event-loop")).to_be_visible()
+    assert a.errors == []

@@ -31,6 +31,8 @@ def test_quick_benchmark_on_three_viewers(tmp_path):
         "5",
         "--ks",
         "1",
+        "--works",
+        "sync:cpu:50,async:offload:50",
         "--burst",
         "8",
         "--burst-setups",
@@ -69,6 +71,10 @@ def test_quick_benchmark_on_three_viewers(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     tables = out.with_suffix(".md").read_text()
     assert "| product + daphne + memory | 3 |" in tables and "| sync | shared | 1 |" in tables
+    works = document["workloads"]
+    assert [(w["mode"], w["work"]) for w in works] == [("sync", "cpu"), ("async", "offload")]
+    assert all(len(w["waits"]) == 2 and w["bystander_lateness"] for w in works)
+    assert "| sync | cpu | 50 |" in tables
     bursts = document["burst"]
     assert [b["setup"] for b in bursts] == [
         "product + daphne + memory",

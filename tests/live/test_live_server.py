@@ -110,12 +110,12 @@ WAIT_GAUGE = re.compile(r"shared sync thread wait <b>([\d.]+) ms</b>")
 
 
 async def _thread_waits_during(server: str, room: str, model: str) -> list[float]:
-    """The shared-thread wait gauges a viewer got while one sync stream of 3 x 0.5 s ran
-    under ``model``, in seconds."""
+    """The shared-thread wait gauges a viewer got (one a second) while one sync stream of
+    4 x 0.5 s ran under ``model``, in seconds."""
     waits: list[float] = []
     async with Viewer(server, room) as viewer:
         await viewer.set_thread_model(model)
-        [number] = await viewer.start("sync", count=3, interval=0.5, streams=1)
+        [number] = await viewer.start("sync", count=4, interval=0.5, streams=1)
         run = asyncio.create_task(run_producer(server, room, "sync", number))
         while not run.done():
             try:
@@ -129,12 +129,12 @@ async def _thread_waits_during(server: str, room: str, model: str) -> list[float
 
 async def test_thread_wait_gauge_rises_under_the_default_model(server, room):
     waits = await _thread_waits_during(server, room, "shared")
-    assert len(waits) >= 5 and max(waits) > 1.0
+    assert len(waits) >= 1 and max(waits) > 1.0
 
 
 async def test_thread_wait_gauge_stays_near_zero_with_a_thread_per_connection(server, room):
     waits = await _thread_waits_during(server, room, "per_connection")
-    assert len(waits) >= 5 and max(waits) < 0.1
+    assert len(waits) >= 1 and max(waits) < 0.1
 
 
 BODY = re.compile(
@@ -170,9 +170,9 @@ async def test_dashboard_figures_agree_with_an_outside_client(server, room, mode
         assert abs(shown - measured) < 0.05, (seq, shown, measured)
 
     row = [html.unescape(cell) for cell in CELL.findall(frames[-1][1])]
-    sent, delivered, lost = row[4], row[5], row[6]
+    sent, delivered, lost = row[5], row[6], row[7]
     assert (sent, delivered, lost) == (f"{count} / {count}", "10 <small>to 1</small>", "0")
-    shown_p95 = float(row[11].removesuffix(" ms")) / 1000
+    shown_p95 = float(row[12].removesuffix(" ms")) / 1000
     measured_p95 = percentile(sorted(m for _, m in received.values()), 0.95)
     assert abs(shown_p95 - measured_p95) < 0.05
 

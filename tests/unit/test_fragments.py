@@ -151,17 +151,3 @@ def test_producer_fragment_opens_one_connection_per_stream():
 def test_rate_before_any_time_is_zero():
     assert fragments.rate(5, 0.0) == 0.0
     assert fragments.rate(10, 4.0) == 2.5
-
-
-def test_sparkline_scales_to_floor_or_largest_value():
-    assert fragments.sparkline_points([], 100, 10, floor=1.0) == ""
-    assert fragments.sparkline_points([0.0, 0.5], 100, 10, floor=1.0) == "0.0,10.0 100.0,5.0"
-    assert fragments.sparkline_points([0.0, 2.0], 100, 10, floor=1.0) == "0.0,10.0 100.0,0.0"
-
-
-def test_sparkline_single_value_and_negative_values_stay_in_the_box():
-    assert fragments.sparkline_points([-1.0], 100, 10, floor=1.0) == "0.0,10.0"
-    assert (
-        fragments.sparkline_points([3.0, -2.0, 0.0], 50, 5, floor=1.0)
-        == "0.0,0.0 25.0,5.0 50.0,5.0"
-    )

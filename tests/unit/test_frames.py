@@ -1,8 +1,9 @@
 import json
+import re
 
 import pytest
 
-from streams.choices import Mode, ThreadModel
+from streams.choices import Mode, ThreadModel, Work
 from streams.frames import (
     MAX_FRAME_BYTES,
     MAX_READ,
@@ -164,7 +165,7 @@ def test_long_bad_values_are_shortened_in_messages():
     ],
 )
 def test_producer_frames(text, expected):
-    assert parse_producer_frame(text) == expected
+    assert parse_producer_frame(text, None, Mode.SYNC) == expected
 
 
 @pytest.mark.parametrize(
@@ -179,4 +180,56 @@ def test_producer_frames(text, expected):
 )
 def test_producer_frame_rejected(text, message):
     with pytest.raises(Refusal, match=message):
-        parse_producer_frame(text)
+        parse_producer_frame(text, None, Mode.ASYNC)
+
+
+def start(**fields) -> str:
+    return frame(**({"action": "start", "count": 10, "interval": 0.2, "streams": 1} | fields))
+
+
+@pytest.mark.parametrize(
+    ("fields", "work", "cost"),
+    [
+        ({"mode": "sync"}, Work.SLEEP, 0),
+        ({"mode": "sync", "work": "", "cost": ""}, Work.SLEEP, 0),  # the form, untouched
+        ({"mode": "sync", "work": "query", "cost": "50"}, Work.QUERY, 0),  # no cost to it
+        ({"mode": "sync", "work": "http", "cost": "80"}, Work.HTTP, 80),
+        ({"mode": "async", "work": "cpu", "cost": 50}, Work.CPU, 50),
+        ({"mode": "async", "work": "blocking", "cost": 250, "interval": 1}, Work.BLOCKING, 250),
+        ({"mode": "async", "work": "offload", "cost": 199}, Work.OFFLOAD, 199),
+        ({"mode": "sync", "work": "cpu", "cost": 199}, Work.CPU, 199),
+        ({"mode": "async", "work": "http"}, Work.HTTP, 50),  # a JSON client naming no cost
+    ],
+)
+def test_start_takes_a_work_and_its_cost(fields, work, cost):
+    command = parse_room_frame(start(**fields))
+    assert isinstance(command, Start) and (command.work, command.cost) == (work, cost)
+
+
+@pytest.mark.parametrize(
+    ("fields", "panel", "message"),
+    [
+        ({"mode": "async", "work": "dance"}, "async", "Work must be one of: sleep, query"),
+        ({"mode": "sync", "work": "blocking", "cost": 10}, "sync", "blocking is async work"),
+        ({"mode": "sync", "work": "offload", "cost": 10}, "sync", "Start it in the Async"),
+        ({"mode": "async", "work": "cpu", "cost": 0}, "async", "between 1 and 1000"),
+        ({"mode": "async", "work": "cpu", "cost": "x"}, "async", "Cost (ms per tick) must be"),
+        ({"mode": "async", "work": "cpu", "cost": 251}, "async", "at most 250 ms, not 251"),
+        ({"mode": "async", "work": "blocking", "cost": 300, "interval": 1}, "async", "freezes"),
+        ({"mode": "sync", "work": "cpu", "cost": 200}, "sync", "below the interval: 200 ms"),
+        ({"mode": "async", "work": "offload", "cost": 1000}, "async", "below the interval"),
+    ],
+)
+def test_a_bad_work_or_cost_is_refused_in_its_panel(fields, panel, message):
+    with pytest.raises(Refusal, match=re.escape(message)) as refused:
+        parse_room_frame(start(**fields))
+    assert refused.value.panel == panel
+
+
+def test_a_producer_of_its_own_takes_a_work_too():
+    text = frame(action="run", count=5, interval=0.5, work="offload", cost=100)
+    assert parse_producer_frame(text, None, Mode.ASYNC) == Run(
+        count=5, interval=0.5, work=Work.OFFLOAD, cost=100
+    )
+    with pytest.raises(Refusal, match="async work"):
+        parse_producer_frame(text, None, Mode.SYNC)

@@ -2,7 +2,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from streams.choices import Mode, ThreadModel
+from streams.choices import Mode, ThreadModel, Work
 from streams.history import compare
 
 
@@ -13,10 +13,11 @@ class Run:
     waited: float | None
     duration: float
     lateness_p95: float | None
+    work: str = "sleep"
 
 
-def row(rows, model: ThreadModel, mode: Mode):
-    [found] = [r for r in rows if r.thread_model is model and r.mode is mode]
+def row(rows, model: ThreadModel, mode: Mode, work: Work = Work.SLEEP):
+    [found] = [r for r in rows if r.thread_model is model and r.mode is mode and r.work is work]
     return found
 
 
@@ -53,3 +54,19 @@ def test_compare_run_without_ticks_counts_but_has_no_lateness():
     rows = compare([Run("async", "shared", 0.5, 0.0, None)])
     shared_async = row(rows, ThreadModel.SHARED, Mode.ASYNC)
     assert (shared_async.runs, shared_async.waited, shared_async.lateness_p95) == (1, 0.5, None)
+
+
+def test_compare_adds_rows_for_the_other_works_that_ran():
+    rows = compare(
+        [
+            Run("async", "shared", 2.0, 1.0, 0.5, work="query"),
+            Run("async", "per_connection", 0.0, 1.0, 0.001, work="query"),
+            Run("sync", "shared", 0.0, 1.0, 0.001),
+        ]
+    )
+    assert [(r.work, r.thread_model, r.mode) for r in rows][4:] == [
+        (Work.QUERY, ThreadModel.SHARED, Mode.ASYNC),
+        (Work.QUERY, ThreadModel.PER_CONNECTION, Mode.ASYNC),
+    ]
+    assert len(rows) == 6  # the four of sleep always, one per other work, mode and model run
+    assert row(rows, ThreadModel.SHARED, Mode.ASYNC, Work.QUERY).waited == 2.0

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from streams import frames, live, settling
+from streams.choices import Mode
 from streams.client import ClientError, run_producer
 from streams.process import PROCESS
 from streams.rooms import DEFAULT_ROOM, InvalidRoom, validate_room
@@ -56,7 +57,7 @@ class Command(BaseCommand):
             frame = json.dumps(
                 {"action": "run", "count": options["count"], "interval": options["interval"]}
             )
-            run = frames.parse_producer_frame(frame, None)
+            run = frames.parse_producer_frame(frame, None, Mode(options["mode"]))
         except (InvalidRoom, frames.Refusal) as error:
             raise CommandError(str(error)) from None
         if options["url"]:
