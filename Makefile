@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test bench bench-full soak lint screenshot
+.PHONY: run test cluster bench bench-full soak lint screenshot
 
 # Daphne listens with a backlog of 50: a burst of viewers connecting at once overflows it,
 # and each refused SYN costs a viewer a 1 s retransmit (docs/benchmarks.md).
@@ -20,6 +20,10 @@ run: $(VENV)/.runtime
 
 test: $(VENV)/.dev
 	$(BIN)/python -m pytest
+
+# Two Daphnes on one Redis behind nginx, as docs/operations.md configures them: nginx on PORT.
+cluster: $(VENV)/.dev
+	$(BIN)/python -m bench.cluster --port $(PORT)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .

@@ -6,10 +6,14 @@ Pure functions of strings, so every combination is unit-tested without a server:
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
+
+import dj_database_url
 
 LAYERS = ("pubsub", "core")
 DEFAULT_LAYER = "pubsub"  # why: docs/operations.md, "Choosing the channel layer"
+SQLITE = "django.db.backends.sqlite3"
+POSTGRES = "django.db.backends.postgresql"  # psycopg 3 is in requirements.txt; no other driver
 
 
 class ConfigError(ValueError):
@@ -18,45 +22,62 @@ class ConfigError(ValueError):
 
 def database(url: str, sqlite_default: Path) -> dict[str, Any]:
     """Django's ``DATABASES["default"]`` for ``DATABASE_URL`` (``postgres://`` or
-    ``sqlite:///``); SQLite at ``sqlite_default`` when ``url`` is empty."""
+    ``sqlite:///``), parsed by dj-database-url; SQLite at ``sqlite_default`` when ``url`` is
+    empty."""
     if not url:
-        return _sqlite(str(sqlite_default))
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        # sqlite:////abs/path.db is /abs/path.db; sqlite:///path.db is path.db, relative.
-        path = unquote(parts.path).removeprefix("/")
-        if not path:
-            raise ConfigError(f"DATABASE_URL {url!r} names no file: use sqlite:////abs/path.db")
-        return _sqlite(path)
-    if parts.scheme in {"postgres", "postgresql"}:
-        name = unquote(parts.path.lstrip("/"))
-        if not name:
-            raise ConfigError(f"DATABASE_URL {url!r} names no database: postgres://host/name")
-        options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": name,
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
-            "OPTIONS": options,
-            # Producers write runs from many threads; one connection per thread is plenty.
-            "CONN_MAX_AGE": 0,
-        }
-    raise ConfigError(
-        f"DATABASE_URL scheme {parts.scheme!r} is not supported: use postgres:// or sqlite:///"
+        config: dict[str, Any] = {"ENGINE": SQLITE, "NAME": str(sqlite_default)}
+    else:
+        config = _parse_database_url(url)
+    if config["ENGINE"] == SQLITE:
+        # Producers in "a thread per connection" mode write finished runs from several
+        # threads at once; wait for SQLite's write lock instead of failing.
+        config["OPTIONS"] = {"timeout": 20, **config.get("OPTIONS", {})}
+    return config
+
+
+def _parse_database_url(url: str) -> dict[str, Any]:
+    shown = _without_password(url)
+    try:
+        # Producers write runs from many threads; one connection per thread is plenty.
+        config = dict(dj_database_url.parse(url, conn_max_age=0))
+    except dj_database_url.UnknownSchemeError as error:
+        if not error.scheme:
+            raise ConfigError(
+                f"DATABASE_URL {shown!r} is not a URL: use postgres://host/name "
+                "or sqlite:////abs/path.db"
+            ) from None
+        raise _unsupported(error.scheme) from None
+    except ValueError:  # dj_database_url.ParseError, or what urlsplit raises itself
+        raise ConfigError(
+            f"DATABASE_URL {shown!r} is not a URL dj-database-url can read: check the port, "
+            "and %-encode special characters in the user and password (@ is %40)"
+        ) from None
+    if config["ENGINE"] not in {SQLITE, POSTGRES}:
+        raise _unsupported(url.partition(":")[0])
+    if config["ENGINE"] == SQLITE and config["NAME"] in {"", ":memory:"}:
+        # dj-database-url reads sqlite:// as an in-memory database: one per connection,
+        # so each producer thread would write its runs into a database of its own.
+        raise ConfigError(f"DATABASE_URL {shown!r} names no file: use sqlite:////abs/path.db")
+    if config["ENGINE"] == POSTGRES and not config["NAME"]:
+        raise ConfigError(f"DATABASE_URL {shown!r} names no database: postgres://host/name")
+    config["PORT"] = str(config["PORT"])
+    return config
+
+
+def _unsupported(scheme: str) -> ConfigError:
+    return ConfigError(
+        f"DATABASE_URL scheme {scheme!r} is not supported: use postgres:// or sqlite:///"
     )
 
 
-def _sqlite(path: str) -> dict[str, Any]:
-    return {
-        "ENGINE": "django.db.backends.sqlite3",
-        "NAME": path,
-        # Producers in "a thread per connection" mode write finished runs from several
-        # threads at once; wait for SQLite's write lock instead of failing.
-        "OPTIONS": {"timeout": 20},
-    }
+def _without_password(url: str) -> str:
+    """``url`` fit for an error message: its password, if any, replaced by ``***``."""
+    scheme, found, rest = url.partition("://")
+    userinfo, at, host = rest.rpartition("@")
+    if not found or not at or ":" not in userinfo:
+        return url
+    user = userinfo.partition(":")[0]
+    return f"{scheme}://{user}:***@{host}"
 
 
 def sentinels(value: str) -> list[tuple[str, int]]:

@@ -116,7 +116,9 @@ DASHBOARD_SLOW_URL = os.environ.get("DASHBOARD_SLOW_URL", "")
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `manage.py collectstatic` writes, for a web server in front to serve
+# (docs/operations.md, "Behind nginx").
+STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfiles")
 # Daphne serves /static/ itself (asgi.py) so `make run` needs no second server; turn it
 # off when a web server or CDN in front serves STATIC_ROOT.
 SERVE_STATIC = env_bool("DJANGO_SERVE_STATIC", True)

@@ -1,8 +1,10 @@
 """Servers the tests start as subprocesses on free loopback ports: Daphne serving the
-project as `make run` does (in-memory layer, SQLite in a temp dir; or on a Redis), and Redis."""
+project as `make run` does (in-memory layer, SQLite in a temp dir; or on a Redis), Redis, and
+nginx in front of Daphnes with the configuration docs/operations.md shows."""
 
 import contextlib
 import os
+import re
 import resource
 import shutil
 import socket
@@ -12,7 +14,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +84,7 @@ class Server:
         args: list[str] | None = None,
         fd_limit: int | None = None,
         kind: str = "daphne",
+        port: int | None = None,
     ) -> None:
         assert kind in {"daphne", "uvicorn"}, kind
         self.kind = kind
@@ -94,7 +97,7 @@ class Server:
             self.env["REDIS_URL"] = redis_url
         self.env.update(env or {})
         self.log = workdir / f"{kind}.log"
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._running = contextlib.ExitStack()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -240,3 +243,121 @@ class KillableRedis:
         assert self.proc is not None
         self.proc.kill()
         self.proc.wait()
+
+
+NGINX_BLOCK = re.compile(r"```nginx\n(.*?)```", re.S)
+# Where Debian puts nginx, off a non-root user's PATH.
+NGINX_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])
+NGINX_MISSING = (
+    "nginx is not installed: `apt-get install nginx` (Debian's package; only the binary is "
+    "used), or run .ci/run, which installs it"
+)
+
+
+def nginx_binary() -> str | None:
+    return shutil.which("nginx", path=NGINX_PATH)
+
+
+def documented_nginx_config() -> str:
+    """The one ```nginx block of docs/operations.md, as written there."""
+    [block] = NGINX_BLOCK.findall((ROOT / "docs" / "operations.md").read_text())
+    return block
+
+
+def _replace(
+    pattern: str,
+    replacement: str | Callable[[re.Match[str]], str],
+    text: str,
+    count: int,
+    what: str,
+) -> str:
+    """``text`` with ``pattern`` replaced, where it occurs exactly ``count`` times."""
+    found = len(re.findall(pattern, text))
+    if found != count:
+        raise ValueError(f"docs/operations.md's nginx block has {found} {what}, not {count}")
+    return re.sub(pattern, replacement if callable(replacement) else lambda _m: replacement, text)
+
+
+def runnable_nginx_config(
+    documented: str, prefix: Path, port: int, upstream_ports: list[int], static_root: Path
+) -> str:
+    """``documented`` changed only where it must be to run unprivileged on loopback: its
+    listen port, its upstream servers' ports and its static directory; wrapped in what
+    an nginx.conf has around it (Debian's includes mime.types, here a few types), with
+    every file nginx writes in ``prefix`` and nginx in the foreground."""
+    upstream = re.search(r"upstream \w+ \{(.*?)\}", documented, re.S)
+    if upstream is None:
+        raise ValueError("docs/operations.md's nginx block has no upstream")
+    ports = iter(upstream_ports)
+    servers = _replace(
+        r"server [^;\s]+;",
+        lambda _match: f"server 127.0.0.1:{next(ports)};",
+        upstream[1],
+        len(upstream_ports),
+        "upstream servers",
+    )
+    config = documented[: upstream.start(1)] + servers + documented[upstream.end(1) :]
+    config = _replace(r"listen [^;]+;", f"listen 127.0.0.1:{port};", config, 1, "listen lines")
+    config = _replace(r"alias [^;]+;", f"alias {static_root}/;", config, 1, "aliases")
+    temp = "\n".join(
+        f"    {kind}_temp_path {prefix / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return f"""daemon off;
+pid {prefix / "nginx.pid"};
+error_log {prefix / "error.log"} notice;
+events {{}}
+http {{
+    types {{ text/html html; text/css css; text/javascript js; image/png png; image/svg+xml svg; }}
+    default_type application/octet-stream;
+    access_log {prefix / "access.log"};
+{temp}
+
+{config}
+}}
+"""
+
+
+def collectstatic(static_root: Path) -> None:
+    """``manage.py collectstatic`` into ``static_root``, as a deploy runs it."""
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_STATIC_ROOT": str(static_root)},
+        check=True,
+    )
+
+
+class Nginx:
+    """nginx with the documented configuration in front of ``upstream_ports``, on a free
+    loopback port; its files, and the static files it serves, in ``prefix``."""
+
+    def __init__(self, prefix: Path, upstream_ports: list[int], port: int | None = None) -> None:
+        binary = nginx_binary()
+        if binary is None:
+            raise RuntimeError(NGINX_MISSING)
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.static_root = prefix / "static"
+        self.error_log = prefix / "error.log"
+        config = prefix / "nginx.conf"
+        config.write_text(
+            runnable_nginx_config(
+                documented_nginx_config(), prefix, self.port, upstream_ports, self.static_root
+            )
+        )
+        self.argv = [binary, "-p", str(prefix), "-c", str(config), "-e", str(self.error_log)]
+        subprocess.run([*self.argv, "-t", "-q"], check=True)  # a config nginx refuses fails here
+
+
+@contextlib.contextmanager
+def nginx_front(upstream_ports: list[int], port: int | None = None) -> Iterator[Nginx]:
+    """nginx running the documented configuration in front of ``upstream_ports`` (on
+    ``port``, or a free one), serving what collectstatic collected, until the block ends."""
+    with tempfile.TemporaryDirectory(prefix="nginx-") as prefix:
+        # Started as root (as in CI), nginx's workers run as nobody: they must reach it.
+        Path(prefix).chmod(0o755)
+        nginx = Nginx(Path(prefix), upstream_ports, port)
+        collectstatic(nginx.static_root)
+        with listening(nginx.argv, nginx.port):
+            yield nginx

@@ -50,11 +50,12 @@ def browser(chromium: str) -> Iterator[Browser]:
 
 @pytest.fixture
 def open_page(browser: Browser) -> Iterator[Callable[..., Tab]]:
-    """Open a URL in a new browser context; by default, wait for its WebSocket."""
+    """Open a URL in a new browser context; by default, wait for its WebSocket. ``device``
+    overrides the context's options, e.g. ``PHONE``."""
     contexts = []
 
-    def open_tab(url: str, wait_live: bool = True) -> Tab:
-        context = browser.new_context(viewport=VIEWPORT)
+    def open_tab(url: str, wait_live: bool = True, device: dict | None = None) -> Tab:
+        context = browser.new_context(**{"viewport": VIEWPORT, **(device or {})})
         context.set_default_timeout(WAIT_MS)
         contexts.append(context)
         tab = Tab(context.new_page())

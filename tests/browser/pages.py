@@ -7,6 +7,8 @@ from playwright.sync_api import ConsoleMessage, Dialog, Locator, Page, Response,
 
 WAIT_MS = 15_000  # generous: streams are short, but the machine is shared
 VIEWPORT = {"width": 1280, "height": 900}
+# A phone as Chromium emulates one: its viewport, its meta-viewport handling, touch.
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 # What the link indicator shows for each value of <body data-link>.
 LINK_TEXT = {"live": "live", "lost": "reconnecting…"}
 # A failed connection attempt, reported by Chromium and by htmx's htmx:wsError.
@@ -51,6 +53,16 @@ def expect_link(page: Page, state: str) -> None:
         else:
             expect(span).to_be_hidden()
     expect(page.locator("p.link .link-wait")).to_be_hidden()
+
+
+def expect_no_sideways_scroll(page: Page) -> None:
+    """The page fits the window's width: nothing scrolls it sideways, and a phone did not
+    zoom it out to fit (its window would then be wider than its viewport)."""
+    widths = page.evaluate(
+        "() => ({page: document.documentElement.scrollWidth, window: window.innerWidth})"
+    )
+    assert widths["window"] == page.viewport_size["width"], widths
+    assert widths["page"] <= widths["window"], widths
 
 
 def start(

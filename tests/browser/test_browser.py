@@ -26,6 +26,7 @@ from playwright.sync_api import expect
 from streams.close_codes import CLOSE_TRY_AGAIN
 from tests import cards as card_markup
 from tests.browser.pages import (
+    PHONE,
     VIEWPORT,
     WAIT_MS,
     card_numbers,
@@ -33,6 +34,7 @@ from tests.browser.pages import (
     counts_seen,
     expect_finished,
     expect_link,
+    expect_no_sideways_scroll,
     history,
     history_waited,
     record_counts,
@@ -407,6 +409,28 @@ def png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", path
     return struct.unpack(">II", data[16:24])
+
+
+def test_browser_phone_shows_sync_and_async_side_by_side_without_sideways_scroll(
+    open_page, server, room
+):
+    phone = open_page(f"{server}/{room}/", device=PHONE)
+    expect_no_sideways_scroll(phone.page)  # the tables' headers alone are wider than a phone
+    for mode in ("sync", "async"):  # one finished run each: the history table has rows
+        start(phone.page, mode, count=3, interval=0.05, streams=1)
+        expect(cards(phone.page, mode, ".state-done")).to_have_count(1)
+    history(phone.page, 2)
+    sync, async_ = (
+        phone.page.locator(f"#{mode}-streams .card").first for mode in ("sync", "async")
+    )
+    sync_box, async_box = sync.bounding_box(), async_.bounding_box()
+    assert abs(sync_box["y"] - async_box["y"]) < 2, (sync_box, async_box)  # one row
+    assert async_box["x"] >= sync_box["x"] + sync_box["width"], (sync_box, async_box)
+    expect_no_sideways_scroll(phone.page)
+    # The finished runs are wider than the phone, and scroll in their own box.
+    history_box = phone.page.locator("section.history")
+    assert history_box.evaluate("box => box.scrollWidth > box.clientWidth")
+    assert phone.errors_besides_connection_failures() == []
 
 
 def test_browser_screenshot_mid_run(open_page, server, tmp_path):

@@ -11,6 +11,7 @@ from dashboard_project.environment import ConfigError
 def test_no_database_url_is_sqlite_at_the_default_path():
     config = environment.database("", Path("/srv/db.sqlite3"))
     assert (config["ENGINE"], config["NAME"]) == ("django.db.backends.sqlite3", "/srv/db.sqlite3")
+    assert config["OPTIONS"] == {"timeout": 20}
 
 
 def test_postgres_url():
@@ -24,6 +25,7 @@ def test_postgres_url():
         "6432",
         {"sslmode": "require"},
     )
+    assert config["CONN_MAX_AGE"] == 0
     assert environment.database("postgresql://localhost/runs", Path("x"))["PORT"] == ""
 
 
@@ -32,6 +34,25 @@ def test_sqlite_url():
         environment.database("sqlite:////var/lib/runs.db", Path("x"))["NAME"] == "/var/lib/runs.db"
     )
     assert environment.database("sqlite:///runs.db", Path("x"))["NAME"] == "runs.db"
+    assert environment.database("sqlite:///runs.db", Path("x"))["OPTIONS"] == {"timeout": 20}
+    # A timeout in the URL wins over the default.
+    assert environment.database("sqlite:///r.db?timeout=5", Path("x"))["OPTIONS"] == {"timeout": 5}
+
+
+def test_a_sqlite_url_opens_in_django(tmp_path, django_db_blocker):
+    """The settings dj-database-url gave are ones Django really connects with (a
+    postgres:// one: tests/live/, whose servers all take DATABASE_URL)."""
+    from django.db.utils import ConnectionHandler
+
+    connections = ConnectionHandler(
+        {"default": environment.database(f"sqlite:///{tmp_path}/runs.db", Path("x"))}
+    )
+    try:
+        with django_db_blocker.unblock(), connections["default"].cursor() as cursor:
+            cursor.execute("CREATE TABLE t (n integer)")
+        assert (tmp_path / "runs.db").exists()
+    finally:
+        connections.close_all()
 
 
 @pytest.mark.parametrize(
@@ -41,11 +62,22 @@ def test_sqlite_url():
         ("postgres://localhost", "names no database"),
         ("postgres://localhost/", "names no database"),
         ("sqlite://", "names no file"),
+        ("sqlite:///", "names no file"),
+        ("sqlite://:memory:", "names no file"),
+        ("nosuchdb://localhost/runs", "scheme 'nosuchdb' is not supported"),
+        ("/var/lib/runs.db", "is not a URL: use postgres://host/name"),
+        ("postgres://localhost:port/runs", "check the port"),
     ],
 )
 def test_bad_database_urls_say_what_is_wrong(url, message):
     with pytest.raises(ConfigError, match=message):
         environment.database(url, Path("x"))
+
+
+def test_bad_database_url_messages_hide_the_password():
+    with pytest.raises(ConfigError, match=r"'postgres://runs:\*\*\*@db:5432/'") as caught:
+        environment.database("postgres://runs:secret@db:5432/", Path("x"))
+    assert "secret" not in str(caught.value)
 
 
 def test_layer_without_redis_is_in_memory():
