@@ -24,6 +24,8 @@ from tests.servers import ROOT
 class Plan:
     setups: tuple[Setup, ...]
     viewers: tuple[int, ...]
+    room_setups: tuple[Setup, ...]  # the eight-stream room (sweep.EIGHT)
+    room_viewers: tuple[int, ...]
     count: int  # ticks per fan-out point
     ks: tuple[int, ...]  # streams at once, for the concurrency table
     burst_setups: tuple[Setup, ...]  # viewers connecting at once, against the ceilings
@@ -36,10 +38,17 @@ class Plan:
 QUICK = Plan(
     setups=(
         Setup("product", "daphne", "memory"),
+        Setup("ceiling", "daphne"),
         Setup("naive", "daphne", "memory"),
         Setup("raw", "websockets"),
     ),
     viewers=(100, 1000),
+    room_setups=(
+        Setup("product", "daphne", "memory"),
+        Setup("ceiling", "daphne"),
+        Setup("raw", "websockets"),
+    ),
+    room_viewers=(100, 400),
     count=30,
     ks=(1, 4),
     burst_setups=(
@@ -56,18 +65,26 @@ FULL = Plan(
     setups=(
         Setup("product", "daphne", "memory"),
         Setup("product", "daphne", "pubsub"),
-        Setup("product", "daphne", "redis"),
+        Setup("ceiling", "daphne"),
         Setup("product", "uvicorn", "memory"),
         Setup("product", "uvicorn", "pubsub"),
-        Setup("product", "uvicorn", "redis"),
-        Setup("product", "uvicorn-deflate", "memory"),
+        Setup("ceiling", "uvicorn"),
+        Setup("product", "granian", "memory"),
+        Setup("ceiling", "granian"),
         Setup("naive", "daphne", "memory"),
-        Setup("naive", "daphne", "pubsub"),
-        Setup("naive", "uvicorn", "pubsub"),
         Setup("raw", "websockets"),
-        Setup("raw", "websockets-gc"),
     ),
-    viewers=(100, 250, 500, 1000, 2000, 4000),
+    viewers=(100, 250, 500, 1000, 1500, 2000, 3000, 4000),
+    room_setups=(
+        Setup("product", "daphne", "memory"),
+        Setup("ceiling", "daphne"),
+        Setup("product", "uvicorn", "memory"),
+        Setup("ceiling", "uvicorn"),
+        Setup("product", "granian", "memory"),
+        Setup("ceiling", "granian"),
+        Setup("raw", "websockets"),
+    ),
+    room_viewers=(50, 100, 200, 300, 400, 600, 800, 1000),
     count=60,
     ks=(1, 2, 4, 8),
     burst_setups=(
@@ -126,6 +143,14 @@ def main() -> None:
     parser.add_argument("--ks", type=numbers, help="streams at once, e.g. 1,2,4,8")
     parser.add_argument("--no-fanout", action="store_true")
     parser.add_argument("--no-concurrency", action="store_true")
+    parser.add_argument("--no-room", action="store_true", help="no eight-stream room sweep")
+    parser.add_argument("--idle-seconds", type=float, default=10.0, help="of the idle room")
+    parser.add_argument(
+        "--room-setups",
+        type=lambda t: [setup_from(s) for s in t.split(",")],
+        help="setups of the eight-stream room",
+    )
+    parser.add_argument("--room-viewers", type=numbers, help="N of the eight-stream room")
     parser.add_argument("--no-burst", action="store_true")
     parser.add_argument("--no-workloads", action="store_true", help="no table per workload")
     parser.add_argument(
@@ -164,12 +189,27 @@ def main() -> None:
             print(report.point_row(point), flush=True)
 
         points = sweep.run_all(setups, sweep.Sweep(viewers, count, INTERVAL, show))
+        if not args.no_room:
+            room_setups = tuple(args.room_setups or plan.room_setups)
+            room_plan = sweep.Sweep(
+                args.room_viewers or plan.room_viewers, count, INTERVAL, show, sweep.EIGHT
+            )
+            points += sweep.run_all(room_setups, room_plan)
     batches: list[concurrency.Batch] = []
     works: list[concurrency.WorkBatch] = []
     scenario = None
     if not args.no_concurrency:
         workloads = () if args.no_workloads else (args.works or concurrency.WORKLOADS)
         batches, scenario, works = concurrency.run(ks, workloads)
+    idle = None
+    if not args.no_fanout:
+        idle = sweep.run_idle(Setup("product", "daphne", "memory"), seconds=args.idle_seconds)
+    if idle is not None:
+        print(
+            f"\nIdle room, {idle['viewers']} viewers for {idle['seconds']:g} s: "
+            f"{idle['frames_per_viewer_s']} frames and {idle['bytes_per_viewer_s']} bytes a "
+            "second per viewer"
+        )
     bursts: list[burst.BurstPoint] = []
     if not args.no_burst:
         size = args.burst or plan.burst
@@ -179,7 +219,7 @@ def main() -> None:
             args.burst_setups or list(plan.burst_setups), size, plan.burst_repeats
         )
     best = report.largest(points)
-    judged = report.targets(points) + report.burst_targets(bursts)
+    judged = report.targets(points) + report.burst_targets(bursts) + report.idle_targets(idle)
     report.print_all(points, batches, scenario, judged, bursts, works)
 
     elapsed = time.monotonic() - started
@@ -200,6 +240,7 @@ def main() -> None:
         "while_sync_loops": scenario,
         "workloads": works,
         "burst": bursts,
+        "idle": idle,
     }
     report.write_json(json_path, document)
     json_path.with_suffix(".md").write_text(report.markdown(document, points))

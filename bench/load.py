@@ -34,6 +34,7 @@ from websockets.typing import Origin
 from websockets.uri import parse_uri
 
 from bench import stats, ticks
+from streams.client import Viewer as PageViewer
 from streams.client import origin, ws_base
 from streams.limits import ACK_EVERY
 
@@ -140,6 +141,9 @@ class Result:
     send_lateness: stats.Lateness | None  # the producer's own figure: sent minus due
     other_frames: int  # snapshots, whole cards, gauges, history rows
     client_cpu_s: float  # this process's CPU during the ticks
+    streams: int = 1  # streams ticking in the room at once
+    frames_per_viewer_s: float = 0.0  # every frame a viewer got, per second of the run
+    bytes_per_viewer_s: float = 0.0
 
 
 async def open_viewers(url: str, page_origin: str, viewers: int, concurrency: int) -> Any:
@@ -176,10 +180,12 @@ class Produced:
     ticks: list[dict[str, Any]]  # the producer's tick events, as JSON
 
 
-async def produce(http_url: str, room: str, count: int, interval: float) -> Produced:
-    """One async stream on its own producer connection, run to its end as
-    ``manage.py run_streams`` runs one: ``{"action": "run", "count": C, "interval": S}``."""
-    url = f"{ws_base(http_url)}/ws/rooms/{room}/async/"
+async def produce(
+    http_url: str, room: str, count: int, interval: float, mode: str = "async"
+) -> Produced:
+    """One stream on its own producer connection, run to its end as ``manage.py
+    run_streams`` runs one: ``{"action": "run", "count": C, "interval": S}``."""
+    url = f"{ws_base(http_url)}/ws/rooms/{room}/{mode}/"
     number, events = None, []
     async with connect(url, additional_headers={"Origin": origin(http_url)}) as ws:
         asked_at = time.monotonic()
@@ -200,21 +206,35 @@ async def produce(http_url: str, room: str, count: int, interval: float) -> Prod
 
 
 async def measure(
-    http_url: str, viewers: int, count: int, interval: float, concurrency: int
+    http_url: str,
+    viewers: int,
+    count: int,
+    interval: float,
+    concurrency: int,
+    modes: tuple[str, ...] = ("async",),
+    per_connection: bool = False,
 ) -> Result:
+    """One point: ``viewers`` in a room where a stream per item of ``modes`` ticks, all at
+    once; with ``per_connection`` the room's sync streams get a thread each (the product's
+    thread model; the others have none to switch)."""
     room = f"bench-{uuid.uuid4().hex[:8]}"
     url = f"{ws_base(http_url)}/ws/rooms/{room}/"
+    if per_connection:
+        async with PageViewer(http_url, room) as page:
+            await page.set_thread_model("per_connection")
     asked = time.monotonic()
     connected, errors = await open_viewers(url, origin(http_url), viewers, concurrency)
     connect_seconds = time.monotonic() - asked
     try:
         cpu_before = time.process_time()
-        run = await asyncio.wait_for(
-            produce(http_url, room, count, interval), count * interval + 60
+        runs = await asyncio.wait_for(
+            asyncio.gather(*(produce(http_url, room, count, interval, m) for m in modes)),
+            count * interval + 60,
         )
-        sent = max((event["seq"] for event in run.ticks), default=0)
+        sent = {r.number: max((event["seq"] for event in r.ticks), default=0) for r in runs}
         if connected:
-            await asyncio.wait([v.arrived((run.number, sent)) for v in connected], timeout=DRAIN)
+            last = [v.arrived((number, seq)) for v in connected for number, seq in sent.items()]
+            await asyncio.wait(last, timeout=DRAIN)
         client_cpu = time.process_time() - cpu_before
     finally:
         for viewer in connected:
@@ -226,18 +246,18 @@ async def measure(
                 viewer.transport.abort()
 
     wall_minus_monotonic = time.time() - time.monotonic()
-    start = ticks.schedule_start(run.asked_at, run.ticks, interval, wall_minus_monotonic)
     late: list[float] = []
     lost = 0
-    for viewer in connected:
-        seen = {seq: at for (number, seq), at in viewer.arrivals.items() if number == run.number}
-        lost += stats.missing(seen, sent)
-        late += [at - ticks.scheduled_at(start, seq, interval) for seq, at in seen.items() if seq]
-    last_arrival = max(
-        (at for v in connected for (n, seq), at in v.arrivals.items() if n == run.number and seq),
-        default=start,
-    )
-    span = last_arrival - ticks.scheduled_at(start, 1, interval) + interval
+    first_due, last_arrival = float("inf"), 0.0
+    for run in runs:
+        start = ticks.schedule_start(run.asked_at, run.ticks, interval, wall_minus_monotonic)
+        first_due = min(first_due, ticks.scheduled_at(start, 1, interval))
+        for viewer in connected:
+            seen = {seq: at for (n, seq), at in viewer.arrivals.items() if n == run.number}
+            lost += stats.missing(seen, sent[run.number])
+            late += [at - ticks.scheduled_at(start, s, interval) for s, at in seen.items() if s]
+            last_arrival = max([last_arrival, *(at for s, at in seen.items() if s)])
+    span = max(last_arrival - first_due + interval, interval)
     frames = sum(v.frames for v in connected)
     return Result(
         viewers=viewers,
@@ -245,15 +265,45 @@ async def measure(
         failed=viewers - len(connected),
         first_error=errors[0] if errors else None,
         connect_seconds=round(connect_seconds, 3),
-        sent=sent,
+        sent=sum(sent.values()),
         received=len(late),
         lost=lost,
         fragments_per_s=round(len(late) / span, 1) if span > 0 else 0.0,
         lateness=stats.lateness(late),
-        send_lateness=stats.lateness(event.get("lateness") or 0.0 for event in run.ticks),
+        send_lateness=stats.lateness(
+            event.get("lateness") or 0.0 for run in runs for event in run.ticks
+        ),
         other_frames=frames - len(late),
         client_cpu_s=round(client_cpu, 3),
+        streams=len(modes),
+        frames_per_viewer_s=round(frames / len(connected) / span, 2) if connected else 0.0,
+        bytes_per_viewer_s=round(sum(v.read for v in connected) / len(connected) / span)
+        if connected
+        else 0.0,
     )
+
+
+@dataclass
+class Idle:
+    viewers: int
+    seconds: float
+    frames_per_viewer_s: float  # what a room with nothing running costs each viewer
+    bytes_per_viewer_s: float
+
+
+async def measure_idle(http_url: str, viewers: int, seconds: float) -> Idle:
+    """``viewers`` in a room where nothing runs, for ``seconds`` after their snapshots."""
+    url = f"{ws_base(http_url)}/ws/rooms/bench-{uuid.uuid4().hex[:8]}/"
+    connected, _ = await open_viewers(url, origin(http_url), viewers, viewers)
+    await asyncio.sleep(2)  # the joins' own news (presence) is over
+    before = [(v.frames, v.read) for v in connected]
+    await asyncio.sleep(seconds)
+    frames = sum(v.frames - f for v, (f, _) in zip(connected, before, strict=True))
+    read = sum(v.read - r for v, (_, r) in zip(connected, before, strict=True))
+    for viewer in connected:
+        viewer.close()
+    n = max(1, len(connected))
+    return Idle(len(connected), seconds, round(frames / n / seconds, 2), round(read / n / seconds))
 
 
 def raise_open_files() -> None:
@@ -279,10 +329,29 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--count", type=int, default=50, help="ticks in the stream")
     parser.add_argument("--interval", type=float, default=0.1, help="seconds between ticks")
     parser.add_argument("--concurrency", type=int, default=200, help="handshakes at a time")
+    parser.add_argument("--idle", type=float, help="seconds of a room with nothing running")
+    parser.add_argument("--async-streams", type=int, default=1)
+    parser.add_argument("--sync-streams", type=int, default=0)
+    parser.add_argument(
+        "--per-connection", action="store_true", help="a thread per connection (the product)"
+    )
     args = parser.parse_args(argv)
     raise_open_files()
+    if args.idle:
+        idle = asyncio.run(measure_idle(args.url, args.viewers, args.idle))
+        json.dump(asdict(idle), sys.stdout)
+        sys.stdout.write("\n")
+        return
     result = asyncio.run(
-        measure(args.url, args.viewers, args.count, args.interval, args.concurrency),
+        measure(
+            args.url,
+            args.viewers,
+            args.count,
+            args.interval,
+            args.concurrency,
+            ("async",) * args.async_streams + ("sync",) * args.sync_streams,
+            args.per_connection,
+        ),
         loop_factory=event_loop_factory(),
     )
     json.dump(asdict(result), sys.stdout)

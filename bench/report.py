@@ -32,15 +32,16 @@ def point_row(point: Point) -> str:
     late = r["lateness"] or {}
     verdict = "ok" if point.passed else "FAIL"
     return (
-        f"{point.setup:<36} {point.viewers:>5} {r['fragments_per_s']:>8.0f} "
+        f"{point.setup:<50} {point.viewers:>5} {r['fragments_per_s']:>8.0f} "
         f"{ms(late.get('p50')):>6} {ms(late.get('p99')):>6} {ms(late.get('max')):>6} "
-        f"{r['lost']:>6} {r['failed']:>5} {r['connect_seconds']:>7.1f}  {verdict}"
+        f"{r['lost']:>6} {r['failed']:>5} {r.get('frames_per_viewer_s', 0):>7.1f} "
+        f"{r.get('bytes_per_viewer_s', 0) / 1000:>7.1f}  {verdict}"
     )
 
 
 POINT_HEADER = (
-    f"{'setup':<36} {'N':>5} {'frag/s':>8} {'p50':>6} {'p99':>6} {'max':>6} "
-    f"{'lost':>6} {'fail':>5} {'conn s':>7}  (lateness in ms)"
+    f"{'setup':<50} {'N':>5} {'frag/s':>8} {'p50':>6} {'p99':>6} {'max':>6} "
+    f"{'lost':>6} {'fail':>5} {'fr/v/s':>7} {'kB/v/s':>7}  (lateness in ms; per viewer)"
 )
 
 
@@ -50,6 +51,43 @@ def largest(points: Sequence[Point]) -> dict[str, int | None]:
     for point in points:
         by_setup.setdefault(point.setup, []).append((point.viewers, point.passed))
     return {setup: stats.largest_good(found) for setup, found in by_setup.items()}
+
+
+def ratios(points: Sequence[Point]) -> list[dict[str, Any]]:
+    """Per server and room, the product's largest N over its server's ceiling (a bare ASGI
+    app, bench/ceiling.py) and over the raw websockets server, measured in the same run."""
+    best = largest(points)
+    found = []
+    for room, suffix in (("one stream", ""), ("eight streams", " · eight streams")):
+        raw = best.get(RAW + suffix)
+        for setup in sorted(s for s in best if s.startswith("product") and s.endswith(suffix)):
+            if not suffix and "·" in setup:
+                continue
+            server = setup.split(" + ")[1]
+            ceiling = best.get(f"ceiling + {server}{suffix}")
+            mine = best[setup] or 0
+            found.append(
+                {
+                    "room": room,
+                    "setup": setup.removesuffix(suffix),
+                    "viewers": mine,
+                    "of_ceiling": mine / ceiling if ceiling else None,
+                    "of_raw": mine / raw if raw else None,
+                }
+            )
+    return found
+
+
+def ratio_lines(points: Sequence[Point]) -> list[str]:
+    lines = [
+        "| room | setup | largest N | / its server's ceiling | / raw websockets |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
+    for r in ratios(points):
+        of_ceiling = f"{r['of_ceiling']:.2f}x" if r["of_ceiling"] is not None else "-"
+        of_raw = f"{r['of_raw']:.2f}x" if r["of_raw"] is not None else "-"
+        lines.append(f"| {r['room']} | {r['setup']} | {r['viewers']} | {of_ceiling} | {of_raw} |")
+    return lines
 
 
 def targets(points: Sequence[Point]) -> list[dict[str, Any]]:
@@ -86,7 +124,36 @@ def targets(points: Sequence[Point]) -> list[dict[str, Any]]:
                 "met": reached(DEFAULT_STACK, 3 * naive),
             }
         )
-    product = [s for s in best if s.startswith("product")]
+    for ratio in ratios(points):
+        if ratio["room"] == "one stream" and ratio["of_ceiling"] is not None:
+            judged.append(
+                {
+                    "target": f"{ratio['setup']} >= 0.9x its server's own ceiling",
+                    "measured": f"{ratio['of_ceiling']:.2f}x",
+                    "met": ratio["of_ceiling"] >= 0.9,
+                }
+            )
+    room_product = [s for s in best if s.startswith("product") and s.endswith("eight streams")]
+    raw_room = f"{RAW} · eight streams"
+    if room_product and raw_room in best:
+        top = max(room_product, key=lambda s: best[s] or 0)
+        judged.append(
+            {
+                "target": "eight-stream room: the best server holds as many viewers as raw",
+                "measured": f"{shown(top)} ({top}) vs {shown(raw_room)}",
+                "met": reached(top, best[raw_room] or 0),
+            }
+        )
+    daphne_room = "product + daphne + memory · eight streams"
+    if daphne_room in best:
+        judged.append(
+            {
+                "target": "eight-stream room on Daphne: at least 4x the 100 viewers held before",
+                "measured": shown(daphne_room),
+                "met": reached(daphne_room, 400),
+            }
+        )
+    product = [s for s in best if s.startswith("product") and "·" not in s]
     if product and any(tried[s] >= 2000 or s not in floors for s in product):
         top = max(product, key=lambda s: best[s] or 0)
         judged.append(
@@ -151,6 +218,19 @@ def work_lines(works: Sequence[WorkBatch]) -> list[str]:
     return lines
 
 
+def idle_targets(idle: dict[str, Any] | None) -> list[dict[str, Any]]:
+    if idle is None:
+        return []
+    return [
+        {
+            "target": "an idle room costs at most 1 frame a second per viewer",
+            "measured": f"{idle['frames_per_viewer_s']} frames/s, "
+            f"{idle['bytes_per_viewer_s']} bytes/s",
+            "met": idle["frames_per_viewer_s"] <= 1.0,
+        }
+    ]
+
+
 def burst_targets(bursts: Sequence[BurstPoint]) -> list[dict[str, Any]]:
     """The connect burst against its target, and against each server's own ceiling."""
     best: dict[str, float] = {}
@@ -206,7 +286,11 @@ def print_all(
         floors = {p.setup for p in points} - {p.setup for p in points if not p.passed}
         for setup, n in largest(points).items():
             shown = "none" if n is None else f"{n}{' (passed every N tried)' * (setup in floors)}"
-            print(f"  {setup:<36} {shown}")
+            print(f"  {setup:<50} {shown}")
+        if ratios(points):
+            print("\nAgainst each server's own ceiling and the raw server (largest N)")
+            for line in ratio_lines(points)[2:]:
+                print("  " + line.strip("| ").replace(" | ", "   "))
     if batches:
         print("\nConcurrency: K streams of 10 ticks x 0.1 s, asked for at once (seconds)")
         print(f"{'mode':<6} {'thread model':<15} {'K':>2}  {'waited, each stream':<42} finished")
@@ -260,8 +344,9 @@ def markdown(document: dict[str, Any], points: Sequence[Point]) -> str:
     ]
     if points:
         lines += [
-            "| setup | N | fragments/s | p50 ms | p99 ms | max ms | lost | failed | connect s | |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+            "| setup | N | fragments/s | p50 ms | p99 ms | max ms | lost | failed | connect s "
+            "| frames/viewer/s | kB/viewer/s | |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
         ]
         for point in points:
             r, late = point.result, point.result["lateness"] or {}
@@ -269,9 +354,12 @@ def markdown(document: dict[str, Any], points: Sequence[Point]) -> str:
                 f"| {point.setup} | {point.viewers} | {r['fragments_per_s']:.0f} | "
                 f"{ms(late.get('p50'))} | {ms(late.get('p99'))} | {ms(late.get('max'))} | "
                 f"{r['lost']} | {r['failed']} | {r['connect_seconds']:.1f} | "
+                f"{r.get('frames_per_viewer_s', 0):.1f} | "
+                f"{r.get('bytes_per_viewer_s', 0) / 1000:.1f} | "
                 f"{'ok' if point.passed else '**fail**'} |"
             )
         floors = {p.setup for p in points} - {p.setup for p in points if not p.passed}
+        lines += ["", *ratio_lines(points)]
         lines += ["", "| setup | largest N (p99 <= 100 ms, nothing lost) |", "| --- | ---: |"]
         for setup, n in largest(points).items():
             shown = "none" if n is None else f"{'>=' * (setup in floors)}{n}"
@@ -386,7 +474,7 @@ def plot(path: Path, points: Sequence[Point], title: str) -> None:
     axes.set_yscale("log")
     ticks = sorted({p.viewers for p in points})
     axes.set_xticks(ticks, [str(t) for t in ticks])
-    axes.set_xlabel("viewers in the room (one async stream, 10 ticks/s)")
+    axes.set_xlabel("viewers in the room (one async stream, or eight streams, at 10 ticks/s each)")
     axes.set_ylabel("p99 lateness, ms (arrival minus due time)")
     axes.set_title(title)
     axes.grid(True, which="both", alpha=0.3)

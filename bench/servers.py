@@ -31,6 +31,7 @@ LAYERS = {
 class Setup:
     app: str  # "product", "naive", "ceiling" (bench/ceiling.py) or "raw"
     # "daphne"; "uvicorn" (without permessage-deflate) or "uvicorn-deflate" (its default);
+    # "granian"; "daphne-uvloop" (bench/daphne_uvloop.py);
     # for raw, "websockets", or "websockets-gc" with the product's garbage-collector tuning
     server: str
     layer: str = ""  # a LAYERS key; none for raw
@@ -82,9 +83,10 @@ def argv(setup: Setup, port: int) -> list[str]:
     if setup.app == "raw":
         gc = ["--gc"] if setup.server == "websockets-gc" else []
         return [sys.executable, "-m", "bench.raw", "--port", str(port), *gc]
-    if setup.server == "daphne":
+    if setup.server in {"daphne", "daphne-uvloop"}:
         endpoint = f"tcp:port={port}:interface=127.0.0.1:backlog={BACKLOG}"
-        return [sys.executable, "-m", "daphne", "-e", endpoint, "-v", "0", app]
+        entry = "daphne" if setup.server == "daphne" else "bench.daphne_uvloop"
+        return [sys.executable, "-m", entry, "-e", endpoint, "-v", "0", app]
     if setup.server in {"uvicorn", "uvicorn-deflate"}:
         # uvicorn compresses every message for every viewer whose browser offers
         # permessage-deflate (they all do); measured, that costs more than it saves here.
@@ -108,6 +110,11 @@ def argv(setup: Setup, port: int) -> list[str]:
             "--ws-per-message-deflate",
             deflate,
         ]
+    if setup.server == "granian":
+        # One worker, asyncio's event loop (uvloop where it is installed), no access log.
+        return [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
+                "--port", str(port), "--workers", "1", "--backlog", str(BACKLOG),
+                "--loop", "auto", "--no-access-log", "--log-level", "warning", app]  # fmt: skip
     raise ValueError(f"no such server: {setup.server}")
 
 

@@ -21,15 +21,41 @@ from tests.servers import ROOT
 FLOOR = 25  # the fewest viewers a sweep goes down to
 
 
+@dataclass(frozen=True)
+class Room:
+    """What ticks in the room of a point: ``async_streams`` and ``sync_streams`` at once,
+    the sync ones with a thread per connection where the app has that switch."""
+
+    name: str
+    async_streams: int = 1
+    sync_streams: int = 0
+
+    def args(self, setup: Setup) -> list[str]:
+        argv = [
+            "--async-streams",
+            str(self.async_streams),
+            "--sync-streams",
+            str(self.sync_streams),
+        ]
+        return argv + (["--per-connection"] if self.sync_streams and setup.app == "product" else [])
+
+
+ONE = Room("one stream")
+EIGHT = Room("eight streams", async_streams=4, sync_streams=4)  # the dashboard in use
+
+
 @dataclass
 class Point:
     setup: str
     viewers: int
     passed: bool
     result: dict[str, Any]  # the load process's JSON (bench/load.py: Result)
+    room: str = ONE.name
 
 
-def run_load(url: str, viewers: int, count: int, interval: float) -> dict[str, Any]:
+def run_load(
+    url: str, viewers: int, count: int, interval: float, more: Sequence[str] = ()
+) -> dict[str, Any]:
     """One load process against ``url``; its JSON result."""
     argv = [
         sys.executable,
@@ -43,6 +69,7 @@ def run_load(url: str, viewers: int, count: int, interval: float) -> dict[str, A
         str(count),
         "--interval",
         str(interval),
+        *more,
     ]
     done = subprocess.run(
         argv, cwd=ROOT, capture_output=True, text=True, timeout=count * interval + 180
@@ -51,6 +78,12 @@ def run_load(url: str, viewers: int, count: int, interval: float) -> dict[str, A
         raise RuntimeError(f"load process failed ({done.returncode}):\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+def run_idle(setup: Setup, viewers: int = 20, seconds: float = 10.0) -> dict[str, Any]:
+    """What ``setup`` sends a viewer of a room where nothing runs: frames and bytes a second."""
+    with redis_if_needed([setup]) as redis_url, serving(setup, redis_url) as served:
+        return run_load(served.url, viewers, 1, 0.1, ["--idle", str(seconds)])
 
 
 def judge(result: dict[str, Any]) -> bool:
@@ -68,6 +101,7 @@ class Sweep:
     count: int
     interval: float
     show: Callable[[Point], None]
+    room: Room = ONE
 
 
 def sweep(setup: Setup, served: Served, plan: Sweep) -> list[Point]:
@@ -75,8 +109,9 @@ def sweep(setup: Setup, served: Served, plan: Sweep) -> list[Point]:
 
     def measure(n: int) -> bool:
         wait_idle(served.pid)
-        result = run_load(served.url, n, plan.count, plan.interval)
-        point = Point(setup.label, n, judge(result), result)
+        result = run_load(served.url, n, plan.count, plan.interval, plan.room.args(setup))
+        label = setup.label if plan.room is ONE else f"{setup.label} · {plan.room.name}"
+        point = Point(label, n, judge(result), result, plan.room.name)
         points.append(point)
         plan.show(point)
         return point.passed

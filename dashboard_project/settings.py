@@ -110,6 +110,9 @@ DASHBOARD_PRESENCE_LEASE = float(os.environ.get("DASHBOARD_PRESENCE_LEASE") or 3
 # Seconds between a run's end and its history row: time for every viewer to report what
 # reached it (streams/settling.py).
 DASHBOARD_DELIVERY_SETTLE = 1.0
+# Milliseconds within which a process's viewers get a room's events as one frame
+# (streams/fanout.py): fewer frames for the server to write, that much later; 0 = off.
+DASHBOARD_FLUSH_MS = env_int("DASHBOARD_FLUSH_MS", 20)
 # Where http work sends its GETs (streams/workloads.py): by default the slow endpoint on the
 # server the producer connected to; set it for a producer with no server (manage.py stream).
 DASHBOARD_SLOW_URL = os.environ.get("DASHBOARD_SLOW_URL", "")

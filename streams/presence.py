@@ -5,7 +5,8 @@ lease (streams/headcount.py), renewed every third of it while it has viewers the
 count covers every process sharing Redis when ``REDIS_URL`` is set, and a process that dies
 drops out of it when its lease lapses. Joins and leaves only mark the room; a timer writes
 and sends the marked rooms' counts ``PERIOD`` later, so a burst of a thousand connects costs a
-handful of broadcasts, not a thousand to each of a thousand viewers.
+handful of broadcasts, not a thousand to each of a thousand viewers; and a count that has
+not changed since this process last sent it is not sent again.
 """
 
 import asyncio
@@ -34,6 +35,7 @@ class Presence:
         self.renewal: asyncio.TimerHandle | None = None
         self.renewal_loop: asyncio.AbstractEventLoop | None = None
         self.sending: set[asyncio.Task[None]] = set()  # strong references until done
+        self.shown: dict[str, int] = {}  # the count last broadcast for each room, by this one
 
     def joined(self, room: str) -> None:
         self.local[room] += 1
@@ -89,8 +91,14 @@ class Presence:
         layer: Any = get_channel_layer()
         try:
             for room in rooms:
-                event = events.room_presence(await self.count(room))
-                await layer.group_send(room_group(room), event)
+                viewers = await self.count(room)  # the lease is renewed either way
+                if self.local[room] <= 0:
+                    self.shown.pop(room, None)  # no viewer here to show it to
+                if self.shown.get(room) == viewers:
+                    continue  # unchanged: every frame a viewer gets costs as much as a tick
+                await layer.group_send(room_group(room), events.room_presence(viewers))
+                if self.local[room] > 0:
+                    self.shown[room] = viewers
         except live.STORE_DOWN as error:
             # Redis is gone; pages get the count with their snapshot when it returns.
             log.warning("viewer counts not sent: %r", error)

@@ -2,9 +2,9 @@
 
 A ``Drawer`` per room and process is a member of the room's local fan-out (streams/
 fanout.py), like a viewer: when a stream changes state it redraws the timeline from the
-cache, and while any stream is live it redraws twice a second, so running bars grow. Each
+cache, and while any stream is live it redraws once a second, so running bars grow. Each
 drawing is handed to the process's viewers of the room without the layer. Its cost is a
-read and a render per room and half second, whatever the ticks and the viewers.
+read and a render per room and second, whatever the ticks and the viewers.
 """
 
 import asyncio
@@ -17,7 +17,7 @@ from streams.rooms import room_group
 
 log = logging.getLogger(__name__)
 
-PERIOD = 0.5  # seconds at least between two drawings of a room
+PERIOD = 1.0  # seconds at least between two drawings of a room: a frame a second a viewer
 REDRAW_ON = frozenset(
     {"stream.waiting", "stream.started", "stream.finished", "stream.stopped", "stream.failed",
      "room.reset"}
@@ -36,7 +36,8 @@ class Drawer(fanout.Inbox):
         self.last = 0.0
 
     def deliver(self, event: fanout.Message) -> None:
-        if event["type"] in REDRAW_ON:
+        batch = event["events"] if event["type"] == "fanout.batch" else [event]
+        if any(e["type"] in REDRAW_ON for e in batch):
             self.soon()
 
     def fail(self, error: BaseException) -> None:

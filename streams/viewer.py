@@ -11,7 +11,7 @@ stays live and accepts new viewers whatever a sync stream does.
 import contextlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import astuple
 from typing import Any
 
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable, WebSocketScope
@@ -22,6 +22,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from streams import control, fanout, fragments, gauges, live, snapshots, timelines
+from streams.accounts import Account, Report
 from streams.close_codes import CLOSE_BAD_ROOM, CLOSE_FULL, CLOSE_TRY_AGAIN, CLOSE_UNREAD
 from streams.frames import Ack, Refusal, parse_room_frame
 from streams.limits import RateLimit, Unread, viewer_refusal
@@ -36,36 +37,10 @@ log = logging.getLogger(__name__)
 # A send to a socket in its closing handshake: Daphne (autobahn) raises Disconnected, servers
 # that follow the ASGI spec an OSError (https://asgi.readthedocs.io/en/latest/specs/www.html).
 CLIENT_GONE = (Disconnected, OSError)
+# A history row is a <tbody> fragment: parsed with anything after it in one frame, it is
+# neither (the HTML parser drops a <tbody> outside a table), so it travels alone.
+ALONE = frozenset({"run.recorded"})
 UNAVAILABLE = "The channel layer is unavailable (Redis does not answer); try again when it is back."
-
-
-@dataclass
-class Delivery:
-    """What one viewer got of one stream, from the sequence numbers it saw.
-
-    ``last`` starts at the last tick sent before it listened (a late joiner's snapshot):
-    ticks before it are not lost, only unseen. A tick at or below the last one seen is
-    stale (queued before a snapshot) and is not counted again.
-    """
-
-    last: int = 0
-    received: int = 0
-    lost: int = 0
-
-    def tick(self, seq: int) -> bool:
-        """Note tick ``seq``; False when it is stale and should not be shown."""
-        if seq <= self.last:
-            return False
-        self.lost += seq - self.last - 1
-        self.last = seq
-        self.received += 1
-        return True
-
-    def ended(self, final_seq: int) -> None:
-        """The stream ended after tick ``final_seq``: ticks after the last seen are lost."""
-        if final_seq > self.last:
-            self.lost += final_seq - self.last
-            self.last = final_seq
 
 
 class RoomConsumer(AsyncConsumer):
@@ -73,9 +48,9 @@ class RoomConsumer(AsyncConsumer):
     fragment, rendered once by whoever sent it. The events come from this process's one
     member of the room's group (streams/fanout.py), not from a layer channel per viewer.
 
-    It also keeps this page's own account of every stream: the sequence numbers it got,
-    so it can show the ticks it missed, skip a stale tick, and report at each stream's
-    end what reached it.
+    It also keeps this page's own account of every stream (streams/accounts.py): the
+    sequence numbers it got, so it can show the ticks it missed, skip a stale tick, and
+    report at each stream's end what reached it.
 
     Mounted without ``AuthMiddlewareStack``, which looks the user up on the shared thread.
     """
@@ -93,7 +68,7 @@ class RoomConsumer(AsyncConsumer):
     async def __call__(
         self, scope: WebSocketScope, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
-        self.deliveries: dict[int, Delivery] = {}
+        self.account = Account()  # what this page was sent of each stream
         # AsyncConsumer.__call__ would make this viewer a layer channel of its own; instead
         # this process's one member of each group hands it the events (streams/fanout.py).
         self.scope = scope
@@ -166,7 +141,7 @@ class RoomConsumer(AsyncConsumer):
         who joins mid-stream, or reconnects, sees the current counters at once, and counts
         ticks from there (the ones before are unseen, not lost)."""
         snapshot = await snapshots.take(room)
-        self.deliveries = {s.number: Delivery(last=s.seq) for s in snapshot.streams if s.is_live}
+        self.account.snapshot(snapshot.streams)
         presence = fragments.presence(snapshot.others + PRESENCE.local[room])
         await self.send_html(
             snapshot.html + presence + (fragments.layer_back() if layer_back else "")
@@ -207,53 +182,48 @@ class RoomConsumer(AsyncConsumer):
         raise StopConsumer
 
     async def forward(self, event: Message) -> None:
-        await self.send_html(event["html"])
+        await self.send_events([event])
 
-    async def stream_waiting(self, event: Message) -> None:
-        number = event["stream"]
-        if number not in self.deliveries:  # else the snapshot already showed its card
-            self.deliveries[number] = Delivery()
-            await self.send_html(event["html"])
+    async def fanout_batch(self, batch: Message) -> None:
+        """Events that fell due within one flush window (streams/fanout.py): one frame."""
+        await self.send_events(batch["events"])
 
-    async def stream_update(self, event: Message) -> None:
-        """A tick, a handshake attempt or the start: forwarded unless it is older than
-        what this page shows, with this page's count of missed ticks once it has any."""
-        number, seq = event["stream"], event["seq"]
-        delivery = self.deliveries.setdefault(number, Delivery(last=max(0, seq - 1)))
-        fresh = delivery.tick(seq) if event["type"] == "stream.tick" else seq >= delivery.last
-        if fresh:
-            await self.send_html(event["html"] + self.lost(number, delivery))
-
-    async def stream_ended(self, event: Message) -> None:
-        """The stream's last word: forward it, then report what reached this page."""
-        number = event["stream"]
-        delivery = self.deliveries.pop(number, None)
-        if delivery is None:
-            await self.forward(event)
-            return
-        delivery.ended(event["seq"])
-        await self.send_html(event["html"] + self.lost(number, delivery))
-        assert self.room is not None
-        with contextlib.suppress(*STORE_DOWN):  # Redis gone: the run goes without this report
-            await live.areport_delivery(self.room, number, delivery.received, delivery.lost)
-
-    @staticmethod
-    def lost(number: int, delivery: Delivery) -> str:
-        return fragments.lost(number, delivery.lost) if delivery.lost else ""
+    async def send_events(self, events: list[Message]) -> None:
+        """What this page is sent of ``events``, in one frame (but a history row, in a frame
+        of its own); then its delivery reports of the streams that ended."""
+        parts: list[str] = []
+        reports: list[Report] = []
+        for event in events:
+            html, report = self.account.fragment(event)
+            if report is not None:
+                reports.append(report)
+            if event["type"] in ALONE:
+                await self.send_html("".join(parts))
+                await self.send_html(html)
+                parts = []
+            else:
+                parts.append(html)
+        await self.send_html("".join(parts))
+        for report in reports:
+            assert self.room is not None
+            with contextlib.suppress(*STORE_DOWN):  # Redis gone: the run goes without it
+                await live.areport_delivery(self.room, *astuple(report))
 
     # Channels calls the handler named after the event type, "." as "_" (streams/events.py):
-    # chat.message arrives at chat_message. Every one of these forwards the sender's render.
-    stream_attempt = stream_started = stream_tick = stream_update
-    stream_finished = stream_stopped = stream_failed = stream_ended
+    # chat.message arrives at chat_message. Every one of these forwards the sender's render,
+    # as this page's account of the room has it (streams/accounts.py).
+    stream_waiting = stream_attempt = stream_started = stream_tick = forward
+    stream_finished = stream_stopped = stream_failed = forward
     chat_message = room_reset = room_thread_model = room_presence = room_timeline = forward
     run_recorded = run_compared = forward
     process_gauges = layer_down = forward
 
     async def send_html(self, html: str) -> None:
-        """Send, unless the page has left too much unread: then close instead. Daphne
+        """Send (nothing, if ``html`` is empty), unless the page has left too much unread:
+        then close instead. Daphne
         would buffer for it without bound; closed, the socket gets 1 s for the closing
         handshake before autobahn aborts it, and its buffer goes."""
-        if self.closing:
+        if self.closing or not html:
             return
         message: Message = {"type": "websocket.send", "text": html}
         if not self.unread.send(len(html)):

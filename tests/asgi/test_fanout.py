@@ -60,7 +60,8 @@ async def test_join_returns_once_events_reach_the_inbox(room):
 
 
 @pytest.mark.usefixtures("layer")
-async def test_a_full_inbox_drops_its_own_events_only(room):
+async def test_a_full_inbox_drops_its_own_events_only(room, settings):
+    settings.DASHBOARD_FLUSH_MS = 0  # each event on its own
     slow, quick = fanout.Inbox(capacity=2), fanout.Inbox()
     await fanout.join(room_group(room), slow)
     await fanout.join(room_group(room), quick)
@@ -73,6 +74,24 @@ async def test_a_full_inbox_drops_its_own_events_only(room):
     finally:
         await fanout.leave(room_group(room), slow)
         await fanout.leave(room_group(room), quick)
+
+
+@pytest.mark.usefixtures("layer")
+async def test_events_within_the_flush_window_reach_each_inbox_together(room, settings):
+    settings.DASHBOARD_FLUSH_MS = 200
+    inbox = fanout.Inbox()
+    await fanout.join(room_group(room), inbox)
+    try:
+        for n in range(3):
+            await get_channel_layer().group_send(room_group(room), {"type": "tick", "n": n})
+        batch = await asyncio.wait_for(inbox.queue.get(), 5)
+        assert batch["type"] == "fanout.batch"
+        assert [event["n"] for event in batch["events"]] == [0, 1, 2]
+        await asyncio.sleep(0.3)  # the window closed: the next one comes alone
+        await get_channel_layer().group_send(room_group(room), {"type": "tick", "n": 3})
+        assert (await asyncio.wait_for(inbox.queue.get(), 5))["n"] == 3
+    finally:
+        await fanout.leave(room_group(room), inbox)
 
 
 class Stop(Exception):

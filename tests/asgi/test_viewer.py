@@ -231,7 +231,9 @@ async def test_reset_clears_finished_streams_only(room):
     await viewer.send_json_to({"action": "reset"})
     frames = await receive_until(viewer, lambda fs: bool(fs) and 'class="stream-list"' in fs[-1])
 
-    remaining = {n for n, _, _ in cards([frames[-1]])}
+    # The columns replaced whole; in the same frame, maybe, the events just before them.
+    columns = frames[-1][frames[-1].index('id="sync-streams" class="stream-list"') :]
+    remaining = {n for n, _, _ in cards([columns])}
     assert remaining == {waiting}
     other, snapshot = await open_viewer(room)
     assert {n for n, _, _ in cards([snapshot])} == {waiting}
@@ -419,3 +421,17 @@ async def test_a_running_stream_whose_process_died_ends_failed_when_a_viewer_com
     assert await StreamRun.objects.filter(room=room).acount() == 1
     for comm in (first, late, again):
         await comm.disconnect()
+
+
+async def test_a_history_row_travels_in_a_frame_of_its_own(room, settings):
+    """A <tbody> fragment followed by anything in one frame parses as neither: batched
+    events are one frame, but for a history row."""
+    settings.DASHBOARD_FLUSH_MS = 300  # everything that comes together, in one batch
+    viewer, _ = await open_viewer(room)
+    [number] = await start(viewer, "async", count=2, interval=0.01)
+    await run_to_end(await open_producer(room, "async", number))
+    frames = await receive_until(viewer, lambda fs: "history-rows" in "".join(fs))
+    [row] = [f for f in frames if "history-rows" in f]
+    assert row.lstrip().startswith('<tbody id="history-rows"') and row.rstrip().endswith("</tbody>")
+    assert any(f.count('id="stream-') > 1 for f in frames)  # the rest did come together
+    await viewer.disconnect()

@@ -31,6 +31,12 @@ def test_quick_benchmark_on_three_viewers(tmp_path):
         "5",
         "--ks",
         "1",
+        "--room-viewers",
+        "3",
+        "--room-setups",
+        "product:daphne:memory,ceiling:daphne,raw",
+        "--idle-seconds",
+        "2",
         "--works",
         "sync:cpu:50,async:offload:50",
         "--burst",
@@ -52,11 +58,16 @@ def test_quick_benchmark_on_three_viewers(tmp_path):
         "product + uvicorn + pubsub",
         "naive + daphne + memory",
         "raw + websockets",
+        "product + daphne + memory · eight streams",
+        "ceiling + daphne · eight streams",
+        "raw + websockets · eight streams",
     ]
     for point in points:
-        result = point["result"]
-        assert (result["connected"], result["sent"], result["lost"]) == (3, 5, 0), point
-        assert result["received"] == 15 and result["lateness"]["count"] == 15
+        result, streams = point["result"], point["result"]["streams"]
+        assert (result["connected"], result["sent"], result["lost"]) == (3, 5 * streams, 0)
+        assert result["received"] == 15 * streams and result["frames_per_viewer_s"] > 0
+    assert document["idle"]["viewers"] == 20 and document["idle"]["frames_per_viewer_s"] <= 2
+    assert "/ its server's ceiling" in out.with_suffix(".md").read_text()
     batches = document["concurrency"]
     assert {(b["mode"], b["thread_model"]) for b in batches} == {
         ("sync", "shared"),

@@ -77,10 +77,11 @@ async def test_viewer_stays_live_while_a_sync_stream_loops(server, room):
     assert max(at for _, at in arrivals) < sync_result.ended_at  # seen during the sync loop
     assert len(arrivals) >= 10
     # Lateness against the schedule on the late viewer's own clock. A viewer queued behind
-    # the sync loop would see ticks 0.25-3 s late, in bursts; allow one blip of machine noise.
+    # the sync loop would see ticks 0.25-3 s late, in bursts; on time here means well under
+    # that, on a shared machine, with the fan-out's flush window (20 ms) in it; one blip.
     base = min(at - seq * 0.1 for seq, at in arrivals)
     viewer_lateness = sorted(at - seq * 0.1 - base for seq, at in arrivals)
-    assert viewer_lateness[-2] < 0.1 and viewer_lateness[-1] < 0.5
+    assert viewer_lateness[-2] < 0.2 and viewer_lateness[-1] < 0.5
     sent_lateness = sorted(late for _, late, _ in async_result.ticks)
     assert sent_lateness[int(0.95 * len(sent_lateness))] < 0.1
 
@@ -167,7 +168,9 @@ async def test_dashboard_figures_agree_with_an_outside_client(server, room, mode
                 received[int(seq)] = (float(late), max(0.0, outside_late))
     assert ticks == list(range(1, count + 1))  # every tick, in order, none twice
     for seq, (shown, measured) in received.items():
-        assert abs(shown - measured) < 0.05, (seq, shown, measured)
+        # The page's figure is the send; an outside client's, the arrival: apart by the
+        # fan-out's flush window (20 ms) and the machine's noise, no more.
+        assert abs(shown - measured) < 0.1, (seq, shown, measured)
 
     row = [html.unescape(cell) for cell in CELL.findall(frames[-1][1])]
     sent, delivered, lost = row[5], row[6], row[7]

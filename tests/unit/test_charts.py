@@ -9,13 +9,13 @@ from streams.stream import State, Stream
 
 def test_sparkline_scales_to_floor_or_largest_value():
     assert sparkline_points([], 100, 10, floor=1.0) == ""
-    assert sparkline_points([0.0, 0.5], 100, 10, floor=1.0) == "0.0,10.0 100.0,5.0"
-    assert sparkline_points([0.0, 2.0], 100, 10, floor=1.0) == "0.0,10.0 100.0,0.0"
+    assert sparkline_points([0.0, 0.5], 100, 10, floor=1.0) == "0,10 100,5"
+    assert sparkline_points([0.0, 2.0], 100, 10, floor=1.0) == "0,10 100,0"
 
 
 def test_sparkline_single_value_and_negative_values_stay_in_the_box():
-    assert sparkline_points([-1.0], 100, 10, floor=1.0) == "0.0,10.0"
-    assert sparkline_points([3.0, -2.0, 0.0], 50, 5, floor=1.0) == "0.0,0.0 25.0,5.0 50.0,5.0"
+    assert sparkline_points([-1.0], 100, 10, floor=1.0) == "0,10"
+    assert sparkline_points([3.0, -2.0, 0.0], 50, 5, floor=1.0) == "0,0 25,5 50,5"
 
 
 def stream(number, mode=Mode.SYNC, created=100.0, **changes) -> Stream:
@@ -24,7 +24,7 @@ def stream(number, mode=Mode.SYNC, created=100.0, **changes) -> Stream:
 
 def test_series_points_put_now_at_the_right_and_drop_the_older():
     points = series_points([(30.0, 0.0), (70.0, 0.5), (100.0, 1.0)], 100.0, 60, (120, 24), 1.0)
-    assert points == "60.0,12.0 120.0,0.0"  # 30 is more than a minute before now
+    assert points == "60,12 120,0"  # 30 is more than a minute before now
 
 
 def test_three_sync_streams_under_the_default_read_as_a_staircase():
