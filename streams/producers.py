@@ -34,6 +34,9 @@ from streams.ticking import Ticker
 from streams.workloads import AsyncWork, SyncWork
 
 Message = dict[str, Any]
+# A send to a client that has left: the ASGI spec has the server raise a subclass of OSError
+# (uvicorn's ClientDisconnected); Daphne drops the message. Either way, nobody is listening.
+CLIENT_GONE = OSError
 
 
 class SyncTickConsumer(SyncConsumer):
@@ -146,20 +149,22 @@ class SyncTickConsumer(SyncConsumer):
             async_to_sync(self.channel_layer.group_send)(room_group(self.room), event)
 
     def reply(self, payload: Message) -> None:
-        with self.client_may_be_gone():
+        with self.client_may_be_gone(CLIENT_GONE):
             self.send({"type": "websocket.send", "text": json.dumps(payload)})
 
     def close(self, code: int = CLOSE_DONE) -> None:
-        with self.client_may_be_gone():
+        with self.client_may_be_gone(CLIENT_GONE):
             self.send({"type": "websocket.close", "code": code})
 
     @contextlib.contextmanager
-    def client_may_be_gone(self) -> Iterator[None]:
+    def client_may_be_gone(self, *gone: type[Exception]) -> Iterator[None]:
         """Once Daphne has cancelled this consumer (its client left), asgiref cancels a send
-        in flight inside this thread. The loop goes on, orphaned; anyone can stop it."""
+        in flight inside this thread; uvicorn raises ``gone`` instead, on a send to the
+        client. The loop goes on, orphaned; anyone can stop it."""
+        caught: tuple[type[BaseException], ...] = (asyncio.CancelledError, *gone)
         try:
             yield
-        except asyncio.CancelledError:
+        except caught:
             if self.stream is not None and self.stream.is_live:
                 live.flag_orphaned(self.stream.room, self.stream.number)
 
@@ -290,7 +295,9 @@ class AsyncTickConsumer(AsyncConsumer):
         await self.channel_layer.group_send(room_group(self.room), event)
 
     async def reply(self, payload: Message) -> None:
-        await self.send({"type": "websocket.send", "text": json.dumps(payload)})
+        with contextlib.suppress(CLIENT_GONE):  # its loop is cancelled already
+            await self.send({"type": "websocket.send", "text": json.dumps(payload)})
 
     async def close(self, code: int = CLOSE_DONE) -> None:
-        await self.send({"type": "websocket.close", "code": code})
+        with contextlib.suppress(CLIENT_GONE):
+            await self.send({"type": "websocket.close", "code": code})
