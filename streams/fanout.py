@@ -22,6 +22,8 @@ from asgiref.typing import ASGIReceiveCallable
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from streams import batching
+
 Message = Mapping[str, Any]  # an ASGI message or a group event
 CAPACITY = 100  # the layers' default channel capacity
 # The in-memory and core Redis layers drop a group member after a day (group_expiry); a hub
@@ -83,10 +85,9 @@ class Hub:
     """This process's one member of ``group``: receives each event once, delivers it to
     every local inbox. Started by the first ``join``, stopped by the last ``leave``.
 
-    Events that arrive within ``DASHBOARD_FLUSH_MS`` of the first one are delivered
-    together, as one ``fanout.batch``, which a viewer sends as one WebSocket frame: a room
-    of eight streams at 10 ticks a second was 80 frames a second for each viewer, and a
-    server's cost is per frame. The wait is part of the lateness a viewer sees (0: off)."""
+    Events that come together go out together, as one ``fanout.batch``, which a viewer
+    sends as one WebSocket frame; ``batching.Window`` says when (``DASHBOARD_FLUSH_MS``,
+    0: off). The wait is part of the lateness a viewer sees."""
 
     def __init__(self, layer: Any, group: str) -> None:
         self.layer = layer
@@ -94,6 +95,7 @@ class Hub:
         self.members: set[Inbox] = set()
         self.pending: list[Message] = []
         self.flushing: asyncio.TimerHandle | None = None
+        self.window = batching.Window(settings.DASHBOARD_FLUSH_MS / 1000)
         self.channel = ""
         self.started = asyncio.ensure_future(self._start())
         self.receiving: asyncio.Task[None] | None = None
@@ -108,17 +110,18 @@ class Hub:
         self.rejoining = asyncio.create_task(self._rejoin())
 
     async def _receive(self) -> None:
-        window = settings.DASHBOARD_FLUSH_MS / 1000
         loop = asyncio.get_running_loop()
         try:
             while True:
                 event = await self.layer.receive(self.channel)
-                if window <= 0:
-                    self._deliver(event)
-                    continue
-                self.pending.append(event)
                 if self.flushing is None:
-                    self.flushing = loop.call_later(window, self._flush)
+                    due = self.window.due(loop.time())
+                    if due is None:
+                        self.window.delivered(loop.time(), 1)
+                        self._deliver(event)
+                        continue
+                    self.flushing = loop.call_at(due, self._flush)
+                self.pending.append(event)
         except Exception as error:
             for inbox in self.members:  # an exception of its own each: each is raised apart
                 inbox.fail(ConnectionError(f"{self.group}: the channel layer failed: {error!r}"))
@@ -127,6 +130,7 @@ class Hub:
     def _flush(self) -> None:
         self.flushing = None
         batch, self.pending = self.pending, []
+        self.window.delivered(asyncio.get_running_loop().time(), len(batch))
         if batch:
             self._deliver(
                 batch[0] if len(batch) == 1 else {"type": "fanout.batch", "events": batch}

@@ -77,19 +77,22 @@ async def test_a_full_inbox_drops_its_own_events_only(room, settings):
 
 
 @pytest.mark.usefixtures("layer")
-async def test_events_within_the_flush_window_reach_each_inbox_together(room, settings):
+async def test_the_first_event_goes_at_once_and_the_window_gathers_the_rest(room, settings):
     settings.DASHBOARD_FLUSH_MS = 200
     inbox = fanout.Inbox()
     await fanout.join(room_group(room), inbox)
+    send = get_channel_layer().group_send
     try:
-        for n in range(3):
-            await get_channel_layer().group_send(room_group(room), {"type": "tick", "n": n})
-        batch = await asyncio.wait_for(inbox.queue.get(), 5)
+        for n in range(4):
+            await send(room_group(room), {"type": "tick", "n": n})
+        first = await asyncio.wait_for(inbox.queue.get(), 5)
+        assert first["n"] == 0  # alone: it found the window closed
+        batch = await asyncio.wait_for(inbox.queue.get(), 5)  # the rest, at the window's end
         assert batch["type"] == "fanout.batch"
-        assert [event["n"] for event in batch["events"]] == [0, 1, 2]
-        await asyncio.sleep(0.3)  # the window closed: the next one comes alone
-        await get_channel_layer().group_send(room_group(room), {"type": "tick", "n": 3})
-        assert (await asyncio.wait_for(inbox.queue.get(), 5))["n"] == 3
+        assert [event["n"] for event in batch["events"]] == [1, 2, 3]
+        await asyncio.sleep(0.3)  # the window closed again: the next one comes alone
+        await send(room_group(room), {"type": "tick", "n": 4})
+        assert (await asyncio.wait_for(inbox.queue.get(), 5))["n"] == 4
     finally:
         await fanout.leave(room_group(room), inbox)
 
