@@ -66,6 +66,8 @@ FULL = Plan(
         Setup("product", "daphne", "memory"),
         Setup("product", "daphne", "pubsub"),
         Setup("ceiling", "daphne"),
+        Setup("product", "daphne-uvloop", "memory"),
+        Setup("ceiling", "daphne-uvloop"),
         Setup("product", "uvicorn", "memory"),
         Setup("product", "uvicorn", "pubsub"),
         Setup("ceiling", "uvicorn"),

@@ -112,7 +112,7 @@ def argv(setup: Setup, port: int) -> list[str]:
         ]
     if setup.server == "granian":
         # One worker, asyncio's event loop (uvloop where it is installed), no access log.
-        return [sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
+        return [sys.executable, "-m", "granian", "--interface", "asginl", "--host", "127.0.0.1",
                 "--port", str(port), "--workers", "1", "--backlog", str(BACKLOG),
                 "--loop", "auto", "--no-access-log", "--log-level", "warning", app]  # fmt: skip
     raise ValueError(f"no such server: {setup.server}")

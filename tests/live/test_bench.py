@@ -14,7 +14,14 @@ from tests.servers import ROOT
 
 pytestmark = pytest.mark.live
 
-SETUPS = ["product:daphne:memory", "product:uvicorn:pubsub", "naive:daphne:memory", "raw"]
+SETUPS = [
+    "product:daphne:memory",
+    "product:uvicorn:pubsub",
+    "product:granian:memory",
+    "ceiling:daphne-uvloop",
+    "naive:daphne:memory",
+    "raw",
+]
 
 
 def test_quick_benchmark_on_three_viewers(tmp_path):
@@ -56,6 +63,8 @@ def test_quick_benchmark_on_three_viewers(tmp_path):
     assert [p["setup"] for p in points] == [
         "product + daphne + memory",
         "product + uvicorn + pubsub",
+        "product + granian + memory",
+        "ceiling + daphne-uvloop",
         "naive + daphne + memory",
         "raw + websockets",
         "product + daphne + memory · eight streams",
