@@ -4,9 +4,10 @@ A sampler runs while the process has viewers or producers. Every ``PERIOD`` (20 
 measures how late the event loop fired its timer, and five times a second how long a no-op
 ``sync_to_async(thread_sensitive=True)`` call has been waiting for the shared sync thread
 (the wait every default consumer message pays first). While a sync loop holds the thread,
-that wait grows for everyone to see. Once a second it pushes the worst lag seen since the
-last push and the current wait to this process's viewers, with a sparkline of the last
-minute; it keeps an hour of them, for the peaks each run records.
+that wait grows for everyone to see. Once a second it pushes the worst lag and the longest
+wait seen since the last push to this process's viewers, with a sparkline of the last
+minute; it keeps an hour of them, and what it has seen since, for the peaks each run
+records.
 """
 
 import asyncio
@@ -77,6 +78,19 @@ class Sampler:
         self.task: asyncio.Task[None] | None = None
         self.layer_down = False
         self.history = History()
+        self.unpushed = (0.0, 0.0)  # worst lag and longest wait since the last push
+
+    def peaks(self, since: float, until: float) -> tuple[float, float] | None:
+        """(worst event-loop lag, longest shared-thread wait) between ``since`` and ``until``
+        (wall clock): what was pushed, and what was seen since the last push, which a run
+        that ends during a block would otherwise miss: the push telling it comes later."""
+        pushed = self.history.peaks(since, until)
+        if self.task is None or self.task.done():
+            return pushed
+        lag, wait = self.unpushed
+        if pushed is None:
+            return lag, wait
+        return max(pushed[0], lag), max(pushed[1], wait)
 
     def joined(self, producer: bool = False) -> None:
         if producer:
@@ -102,8 +116,9 @@ class Sampler:
     async def run(self) -> None:
         layer: Any = get_channel_layer()
         probe: asyncio.Task[float] | None = None
-        probe_started = wait = worst_lag = 0.0
+        probe_started = wait = worst_lag = worst_wait = 0.0
         samples = 0
+        self.unpushed = (0.0, 0.0)
         try:
             while True:
                 asked = time.monotonic()
@@ -119,12 +134,16 @@ class Sampler:
                 elif probe is not None and now - probe_started > wait:
                     # Still queued behind something: the wait so far is the figure.
                     wait, pending = now - probe_started, True
+                # The longest, not the last: a probe that waited out a whole loop reports
+                # it when the loop ends, and is replaced by a quick one within 0.1 s.
+                worst_wait = max(worst_wait, wait)
+                self.unpushed = (worst_lag, worst_wait)
                 if samples % PUSH_EVERY == 0:
-                    self.history.add(time.time(), worst_lag, wait)
+                    self.history.add(time.time(), worst_lag, worst_wait)
                     recent = self.history.last_minute(time.time())
-                    event = events.process_gauges(PROCESS, worst_lag, wait, pending, recent)
+                    event = events.process_gauges(PROCESS, worst_lag, worst_wait, pending, recent)
                     await self.push(layer, event)
-                    worst_lag = 0.0
+                    worst_lag = worst_wait = 0.0
         finally:
             if probe is not None:
                 probe.cancel()

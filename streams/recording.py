@@ -28,7 +28,7 @@ def save(stream: Stream, ticker: Ticker) -> StreamRun | None:
         return None
     peaks = None
     if stream.started_at is not None:
-        peaks = SAMPLER.history.peaks(stream.started_at, stream.ended_at or time.time())
+        peaks = SAMPLER.peaks(stream.started_at, stream.ended_at or time.time())
     run = StreamRun.from_stream(stream, ticker.lateness.ordered, ticker.work.ordered, peaks)
     run.save()
     return run
