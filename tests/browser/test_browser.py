@@ -279,11 +279,12 @@ def test_browser_page_outlives_daphnes_websocket_timeout(open_page, chromium, ro
         assert a.errors == []
 
 
-def test_browser_page_acks_what_it_reads_and_outlasts_the_unread_limit(open_page, chromium, room):
+@each_htmx
+def test_browser_page_acks_what_it_reads_and_outlasts_the_unread_limit(open_page, htmx_env, room):
     """Flow control from the page's side: it acks as it reads, so a room sending it far
     more than the unread limit (600 000 characters here, 4 MiB by default) keeps it."""
     limit = 600_000
-    with served(env={"DASHBOARD_MAX_UNREAD_CHARS": str(limit)}) as small:
+    with served(env={**htmx_env, "DASHBOARD_MAX_UNREAD_CHARS": str(limit)}) as small:
         a = open_page(f"{small.url}/{room}/", wait_live=False)
         acks: list[int] = []
         a.page.on(
