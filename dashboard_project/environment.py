@@ -14,6 +14,7 @@ LAYERS = ("pubsub", "core")
 DEFAULT_LAYER = "pubsub"  # why: docs/operations.md, "Choosing the channel layer"
 SQLITE = "django.db.backends.sqlite3"
 POSTGRES = "django.db.backends.postgresql"  # psycopg 3 is in requirements.txt; no other driver
+HTMX_VERSIONS = (2, 4)  # what django-htmx's wheel bundles, each with its own ws extension
 
 
 class ConfigError(ValueError):
@@ -131,6 +132,19 @@ def channel_layer(
         # Group membership expires after a day: the longest a viewer's socket may live.
         "CONFIG": {"hosts": [host], "group_expiry": 86400},
     }
+
+
+def htmx_version(value: str) -> int:
+    """The htmx the page loads from django-htmx's wheel (``DASHBOARD_HTMX``): 2 when unset,
+    or 4 (beta, opt in)."""
+    if not value.strip():
+        return HTMX_VERSIONS[0]
+    if value.strip() not in {str(v) for v in HTMX_VERSIONS}:
+        raise ConfigError(
+            f"DASHBOARD_HTMX {value!r} is not one of: {', '.join(map(str, HTMX_VERSIONS))} "
+            "(the htmx versions django-htmx bundles; 4 is a beta)"
+        )
+    return int(value)
 
 
 def cache(url: str, sentinel_list: str = "", master: str = "") -> dict[str, Any]:

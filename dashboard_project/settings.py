@@ -125,6 +125,9 @@ STATIC_ROOT = Path(os.environ.get("DJANGO_STATIC_ROOT") or BASE_DIR / "staticfil
 # Daphne serves /static/ itself (asgi.py) so `make run` needs no second server; turn it
 # off when a web server or CDN in front serves STATIC_ROOT.
 SERVE_STATIC = env_bool("DJANGO_SERVE_STATIC", True)
+# The htmx the page loads, both from django-htmx's wheel: 2, or 4 (a beta, opt in), whose ws
+# extension has other attributes, messages and reconnect rules (README, "htmx 4").
+DASHBOARD_HTMX = environment.htmx_version(os.environ.get("DASHBOARD_HTMX", ""))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

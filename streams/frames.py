@@ -1,15 +1,15 @@
 """Parse and validate client frames into typed commands, or a clear error.
 
-Pure: no Django, no Channels. Frames come from htmx's ws extension (form values as strings,
-the request headers under ``HEADERS`` in htmx 2 or ``headers`` in htmx 4) or from any
-JSON client (numbers as numbers). Every rejection names what was wrong and which panel of
-the page it belongs to.
+Pure: no Django, no Channels. Frames come from htmx's ws extension, in the shape of the
+htmx the page runs (``unwrap``), or from any JSON client (numbers as numbers). Every
+rejection names what was wrong and which panel of the page it belongs to.
 """
 
 import json
 import math
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from streams.choices import Mode, ThreadModel, Work
 
@@ -103,8 +103,8 @@ class Run:
 
 
 def parse_room_frame(text: str | None, data: bytes | None = None) -> RoomCommand | Ack:
-    payload = _load(text, data)
-    panel = _panel(payload)
+    payload, headers = unwrap(_load(text, data))
+    panel = _panel(headers)
     action = payload.get("action")
     match action:
         case "start":
@@ -142,7 +142,7 @@ def parse_room_frame(text: str | None, data: bytes | None = None) -> RoomCommand
 def parse_producer_frame(text: str | None, data: bytes | None, mode: Mode) -> Run:
     """A producer connection's ``run``: of a stream the room registered, or of its own
     (``count``, ``interval``, and optionally ``work`` and ``cost``) for ``mode``."""
-    payload = _load(text, data)
+    payload, _headers = unwrap(_load(text, data))
     if payload.get("action") != "run":
         raise Refusal(f"Unknown action {_shown(payload.get('action'))}; send 'run'.")
     if payload.get("stream") is not None:
@@ -202,13 +202,29 @@ def _load(text: str | None, data: bytes | None) -> dict[str, Any]:
     return payload
 
 
-def _panel(payload: dict[str, Any]) -> str:
-    headers = payload.get("HEADERS") or payload.get("headers")
-    if isinstance(headers, dict):
-        form = headers.get("HX-Trigger") or headers.get("hx-trigger")
-        if isinstance(form, str):
-            return PANEL_BY_FORM.get(form, ROOM_PANEL)
-    return ROOM_PANEL
+def unwrap(frame: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A frame's values and the htmx request headers it carries (none from other clients).
+
+    htmx 2's ws extension sends the form's values with the headers beside them, under
+    ``HEADERS``; htmx 4's sends ``{"headers": {...}, "body": {values}}``
+    (tests/unit/test_frames.py has a real frame of each).
+    """
+    headers, body = frame.get("headers"), frame.get("body")
+    if isinstance(headers, dict) and isinstance(body, dict):  # htmx 4
+        return body, headers
+    headers = frame.get("HEADERS")
+    if isinstance(headers, dict):  # htmx 2
+        return {key: value for key, value in frame.items() if key != "HEADERS"}, headers
+    return frame, {}
+
+
+def _panel(headers: dict[str, Any]) -> str:
+    """The panel of the form that sent the frame: htmx 2 names it by its id (``HX-Trigger:
+    start-sync``), htmx 4 by its tag and id (``HX-Source: form#start-sync``)."""
+    source = headers.get("HX-Trigger") or headers.get("HX-Source")
+    if not isinstance(source, str):
+        return ROOM_PANEL
+    return PANEL_BY_FORM.get(unquote(source.rpartition("#")[2]), ROOM_PANEL)
 
 
 def _mode(value: Any, panel: str) -> Mode:

@@ -71,9 +71,9 @@ class Server:
     docs/operations.md runs it), from one work dir (its SQLite file and its log) on one
     port: stop it and start it again, and clients reconnect to the same URL.
 
-    Without ``redis_url`` it has the defaults (in-memory layer, local-memory cache), even if
-    ``REDIS_URL`` is set around the tests; with it, the channel layer and cache are Redis.
-    ``env`` adds settings, e.g. ``DATABASE_URL`` for processes sharing one database.
+    Without ``redis_url`` it has the defaults (in-memory layer, local-memory cache, htmx 2),
+    even if ``REDIS_URL`` is set around the tests; with it, the channel layer and cache are
+    Redis. ``env`` adds settings, e.g. ``DATABASE_URL`` for processes sharing one database.
     """
 
     def __init__(
@@ -91,7 +91,7 @@ class Server:
         self.args = args or []  # more daphne options, e.g. a short --websocket_timeout
         self.fd_limit = fd_limit  # its RLIMIT_NOFILE, to run out of descriptors soon
         self.env = {**os.environ, "DJANGO_DB_PATH": str(workdir / "db.sqlite3")}
-        for name in ("REDIS_URL", "DATABASE_URL", "CHANNEL_LAYER"):
+        for name in ("REDIS_URL", "DATABASE_URL", "CHANNEL_LAYER", "DASHBOARD_HTMX"):
             self.env.pop(name, None)  # only what this server is given
         if redis_url:
             self.env["REDIS_URL"] = redis_url

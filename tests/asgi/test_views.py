@@ -1,3 +1,5 @@
+import html
+import json
 import re
 import time
 import uuid
@@ -8,6 +10,7 @@ from streams import live
 from streams.choices import Mode, ThreadModel
 from streams.models import StreamRun
 from streams.stream import Stream
+from streams.templatetags.htmx_ws import HTMX4_CONFIG
 from tests.cards import card_body
 from tests.factories import ticked
 
@@ -34,15 +37,36 @@ def test_dashboard_lobby(client):
         assert f'id="{form}"' in page
 
 
-def test_dashboard_loads_htmx_from_django_htmx_static_only(client):
+@pytest.mark.parametrize("htmx", [2, 4])
+def test_dashboard_loads_htmx_from_django_htmx_static_only(client, settings, htmx):
+    settings.DASHBOARD_HTMX = htmx
     page = client.get("/").content.decode()
     scripts = re.findall(r'<script src="([^"]+)"', page)
     assert scripts == [
-        "/static/django_htmx/htmx-2.min.js",
-        "/static/django_htmx/ext/hx-ws-2.min.js",
+        f"/static/django_htmx/htmx-{htmx}.min.js",
+        f"/static/django_htmx/ext/hx-ws-{htmx}.min.js",
         "/static/js/dashboard.js",  # after them: it sets htmx.config
     ]
     assert "://" not in page.split("<body")[0]  # nothing from another host
+    # htmx 4 reads its configuration as it loads, before dashboard.js runs.
+    config = re.findall(r'<meta name="htmx-config" content="([^"]+)">\s*<script', page)
+    assert [json.loads(html.unescape(c)) for c in config] == {2: [], 4: [HTMX4_CONFIG]}[htmx]
+
+
+@pytest.mark.parametrize(
+    ("htmx", "connect", "send", "other"),
+    [(2, "ws-connect", "ws-send", "hx-ws:"), (4, "hx-ws:connect", "hx-ws:send", " ws-")],
+)
+def test_dashboard_speaks_the_ws_attributes_of_its_htmx_only(
+    client, settings, htmx, connect, send, other
+):
+    settings.DASHBOARD_HTMX = htmx
+    page = client.get("/").content.decode()
+    assert f'{connect}="/ws/rooms/lobby/"' in page
+    for form in ("start-sync", "start-async", "chat-form", "thread-model", "room-controls"):
+        assert re.search(rf'<form id="{form}"[^>]* {re.escape(send)}[ >]', page), form
+    assert other not in page
+    assert "hx-on" not in page  # the page's handlers are static/js/dashboard.js, for both
 
 
 def test_dashboard_defaults(client):

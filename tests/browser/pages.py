@@ -3,7 +3,8 @@ the cards, the history table. The one place the tests spell the page's markup.""
 
 import re
 
-from playwright.sync_api import ConsoleMessage, Dialog, Locator, Page, Response, expect
+import pytest
+from playwright.sync_api import ConsoleMessage, Dialog, Locator, Page, Response, WebSocket, expect
 
 WAIT_MS = 15_000  # generous: streams are short, but the machine is shared
 VIEWPORT = {"width": 1280, "height": 900}
@@ -11,13 +12,20 @@ VIEWPORT = {"width": 1280, "height": 900}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 # What the link indicator shows for each value of <body data-link>.
 LINK_TEXT = {"live": "live", "lost": "reconnecting…"}
-# A failed connection attempt, reported by Chromium and by htmx's htmx:wsError.
+# A failed connection attempt, reported by Chromium and by htmx (htmx:wsError in htmx 2,
+# htmx:ws:error in htmx 4, whose message names the Event).
 CONNECTION_ERRORS = ("WebSocket connection", "[object Event]")
+# Run a test under htmx 2 and under htmx 4 (conftest.py's ``htmx``), on a daphne for each.
+each_htmx = pytest.mark.parametrize(
+    "htmx", [2, 4], ids=["htmx2", "htmx4"], indirect=True, scope="module"
+)
 
 
 class Tab:
     """One page in a browser context of its own, with what it reported: console errors,
-    dialogs (dismissed) and every request it made."""
+    dialogs (dismissed), every request it made, and every WebSocket it opened (``sockets``)
+    with each frame it sent on one (``sent``: url, text); the page notes its socket's closes
+    (``closes``)."""
 
     def __init__(self, page: Page) -> None:
         self.page = page
@@ -25,7 +33,11 @@ class Tab:
         self.errors: list[str] = []
         self.dialogs: list[str] = []
         self.requests: list[str] = []
+        self.sockets: list[str] = []
+        self.sent: list[tuple[str, str]] = []
         page.on("console", self._console)
+        page.on("websocket", self._websocket)
+        page.add_init_script(RECORD_CLOSES)
         page.on("pageerror", lambda error: self.errors.append(f"pageerror: {error}"))
         page.on("dialog", self._dialog)
         page.on("request", lambda request: self.requests.append(request.url))
@@ -33,6 +45,10 @@ class Tab:
     def _console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
             self.errors.append(f"console: {message.text}")
+
+    def _websocket(self, socket: WebSocket) -> None:
+        self.sockets.append(socket.url)
+        socket.on("framesent", lambda frame: self.sent.append((socket.url, str(frame))))
 
     def _dialog(self, dialog: Dialog) -> None:
         self.dialogs.append(f"{dialog.type}: {dialog.message}")
@@ -178,3 +194,49 @@ def counts_seen(page: Page, number: int) -> list[int]:
     """The counts stream ``number``'s card showed, in order, each once."""
     seen = page.evaluate("id => window.counts[id] || []", f"stream-{number}-body")
     return [n for i, n in enumerate(seen) if i == 0 or n != seen[i - 1]]
+
+
+# Every close of the page's socket, as its code, in window.closes from the page's first
+# script on. The two ws extensions have their own close events (htmx 2: htmx:wsClose, the
+# code in detail.event; htmx 4: htmx:ws:close, the code in detail, null when htmx itself
+# drops the connection); only the page's own htmx fires its own.
+RECORD_CLOSES = """
+window.closes = [];
+for (const name of ['htmx:wsClose', 'htmx:ws:close']) document.addEventListener(name, event => {
+    if (event.target.id !== 'viewer') return;
+    const code = name === 'htmx:wsClose' ? event.detail.event.code : event.detail.code;
+    if (code !== null) window.closes.push(code);
+});
+"""
+
+
+def closes(page: Page) -> list[int]:
+    """The code of each close of the page's socket so far."""
+    return page.evaluate("() => window.closes")
+
+
+def record_links(page: Page) -> None:
+    """From now on, note in ``window.links`` each state the link indicator goes through: a
+    reconnect may be quicker than an assertion polling for its "lost"."""
+    page.evaluate(
+        """() => {
+        window.links = [];
+        new MutationObserver(() => window.links.push(document.body.dataset.link))
+            .observe(document.body, {attributes: true, attributeFilter: ['data-link']});
+    }"""
+    )
+
+
+def close_viewer_socket(page: Page, code: int) -> None:
+    """Close the page's socket from the page's side with ``code``, as the server would: where
+    htmx 2 keeps the socket on the element, htmx 4 in its extension's registry."""
+    page.evaluate(
+        """code => {
+        const viewer = document.getElementById('viewer');
+        const socket = htmx.version.startsWith('4.')
+            ? htmx.ext.ws.getRegistry().get(viewer.getAttribute('hx-ws:connect')).socket
+            : viewer['htmx-internal-data'].webSocket.socket;
+        socket.close(code);
+    }""",
+        code,
+    )

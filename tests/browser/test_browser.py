@@ -1,10 +1,12 @@
 """The dashboard in a real browser: Debian's chromium driven by Playwright against daphne.
 
 One daphne per module (in-memory layer, SQLite in a temp dir), one fresh room per test; the
-restart test runs daphnes of its own. The page is htmx 2 with its ws extension swapping
+restart test runs daphnes of its own. The page is htmx with its ws extension swapping
 server-rendered fragments, so these tests check what only a browser shows: forms sending
-frames, fragments landing by id, escaping, the socket coming back. Assertions wait with
-generous timeouts and never sleep: the machine is shared.
+frames, fragments landing by id, escaping, the socket coming back. The main scenarios run
+under htmx 2 and under htmx 4 (``each_htmx``), whose extensions differ in attributes,
+frames and reconnects; the rest under htmx 2, the default. Assertions wait with generous
+timeouts and never sleep: the machine is shared.
 
 Without chromium the run fails, never skips: a green run means the page was really driven.
 ``make screenshot`` runs the screenshot test with DASHBOARD_SCREENSHOT set, to write
@@ -23,7 +25,9 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from streams.close_codes import CLOSE_TRY_AGAIN
+from streams.choices import Mode
+from streams.close_codes import CLOSE_FULL, CLOSE_TRY_AGAIN
+from streams.frames import Ack, Run, Start, parse_producer_frame, parse_room_frame
 from tests import cards as card_markup
 from tests.browser.pages import (
     PHONE,
@@ -31,13 +35,17 @@ from tests.browser.pages import (
     WAIT_MS,
     card_numbers,
     cards,
+    close_viewer_socket,
+    closes,
     counts_seen,
+    each_htmx,
     expect_finished,
     expect_link,
     expect_no_sideways_scroll,
     history,
     history_waited,
     record_counts,
+    record_links,
     say,
     seq,
     seq_at_least,
@@ -50,7 +58,8 @@ pytestmark = pytest.mark.browser
 SCREENSHOT_ENV = "DASHBOARD_SCREENSHOT"
 
 
-def test_browser_lobby_runs_both_modes_to_done_live_in_two_browsers(open_page, server):
+@each_htmx
+def test_browser_lobby_runs_both_modes_to_done_live_in_two_browsers(open_page, server, htmx):
     a, b = open_page(f"{server}/"), open_page(f"{server}/")
     expect(a.page.locator("h1 .room b")).to_have_text("lobby")
     record_counts(b.page)
@@ -72,8 +81,17 @@ def test_browser_lobby_runs_both_modes_to_done_live_in_two_browsers(open_page, s
     # Each producer element went with its socket's final close; none is left to reconnect.
     expect(a.page.locator("#producers > *")).to_have_count(0)
     assert a.errors == [] and b.errors == []
+    # Every frame the page sent has its htmx's shape (tests/unit/test_frames.py holds one of
+    # each), and the server reads it: two starts on the page's socket, a run on each producer's.
+    shape = {2: {"HEADERS"}, 4: {"headers", "body"}}[htmx]
+    assert all(shape <= json.loads(text).keys() for _, text in a.sent if '"ack"' not in text)
+    commands = [parse_room_frame(text) for url, text in a.sent if url.endswith("/rooms/lobby/")]
+    assert [type(c) for c in commands if not isinstance(c, Ack)] == [Start, Start]
+    runs = [parse_producer_frame(text, None, Mode.SYNC) for url, text in a.sent if "?" in url]
+    assert len(runs) == 3 and all(isinstance(run, Run) and run.number for run in runs), runs
 
 
+@each_htmx
 def test_browser_late_joiner_sees_current_counters(open_room, server, room):
     a = open_room()
     start(a.page, "async", count=40, interval=0.1, streams=1)
@@ -96,6 +114,7 @@ def test_browser_late_joiner_sees_current_counters(open_room, server, room):
     assert a.errors == [] and b.errors == []
 
 
+@each_htmx
 def test_browser_chat_shows_markup_as_text_in_both_browsers(open_room):
     a, b = open_room(), open_room()
     said = [
@@ -124,6 +143,7 @@ def test_browser_chat_shows_markup_as_text_in_both_browsers(open_room):
         assert tab.errors == []
 
 
+@each_htmx
 def test_browser_bad_input_shows_the_error_in_its_panel(open_room):
     a = open_room()
     form = a.page.locator("#start-sync")
@@ -188,6 +208,7 @@ def test_browser_sync_streams_wait_under_default_and_run_together_per_connection
     assert a.errors == []
 
 
+@each_htmx
 def test_browser_stop_halts_the_counter_in_both_modes_and_reset_clears(open_room):
     a = open_room()
     stopped = {}
@@ -227,19 +248,17 @@ def test_browser_stop_halts_the_counter_in_both_modes_and_reset_clears(open_room
     assert a.errors == []
 
 
+@each_htmx
 @pytest.mark.parametrize("code", [1000, 4008])
 def test_browser_link_indicator_shows_a_final_close_and_the_reconnect(open_room, code):
     """Daphne ends every socket with 1000 after its 24 h websocket_timeout, and the room
-    closes a page that left too much unread with 4008; htmx would retry neither, so the
-    page does, and the indicator says so meanwhile."""
+    closes a page that left too much unread with 4008; htmx 2 would retry neither, so the
+    page does, htmx 4 retries both, and the indicator says so meanwhile."""
     a = open_room()
     expect_link(a.page, "live")
-    a.page.evaluate(
-        "code => document.getElementById('viewer')['htmx-internal-data'].webSocket.socket"
-        ".close(code)",
-        code,
-    )
-    expect_link(a.page, "lost")
+    record_links(a.page)
+    close_viewer_socket(a.page, code)
+    a.page.wait_for_function("() => window.links.includes('lost')", timeout=WAIT_MS)
     expect_link(a.page, "live")
 
     say(a.page, "back again")
@@ -260,11 +279,12 @@ def test_browser_page_outlives_daphnes_websocket_timeout(open_page, chromium, ro
         assert a.errors == []
 
 
-def test_browser_page_acks_what_it_reads_and_outlasts_the_unread_limit(open_page, chromium, room):
+@each_htmx
+def test_browser_page_acks_what_it_reads_and_outlasts_the_unread_limit(open_page, htmx_env, room):
     """Flow control from the page's side: it acks as it reads, so a room sending it far
     more than the unread limit (600 000 characters here, 4 MiB by default) keeps it."""
     limit = 600_000
-    with served(env={"DASHBOARD_MAX_UNREAD_CHARS": str(limit)}) as small:
+    with served(env={**htmx_env, "DASHBOARD_MAX_UNREAD_CHARS": str(limit)}) as small:
         a = open_page(f"{small.url}/{room}/", wait_live=False)
         acks: list[int] = []
         a.page.on(
@@ -299,13 +319,8 @@ def test_browser_page_opened_while_redis_is_down_comes_back_by_itself(open_page,
                 assert a.response is not None and a.response.status == 503
                 banner = a.page.locator("#layer-status")
                 expect(banner).to_contain_text("Channel layer unavailable")
-                a.page.evaluate(
-                    """() => { window.codes = [];
-                    document.getElementById('viewer').addEventListener('htmx:wsClose',
-                        event => window.codes.push(event.detail.event.code)); }"""
-                )
-                a.page.wait_for_function("() => window.codes.length >= 2", timeout=WAIT_MS)
-                assert set(a.page.evaluate("() => window.codes")) == {CLOSE_TRY_AGAIN}
+                a.page.wait_for_function("() => window.closes.length >= 2", timeout=WAIT_MS)
+                assert set(closes(a.page)) == {CLOSE_TRY_AGAIN}
 
                 store.start()
                 expect_link(a.page, "live")
@@ -320,13 +335,16 @@ def test_browser_page_opened_while_redis_is_down_comes_back_by_itself(open_page,
 
 
 @pytest.fixture(params=["memory", "redis"])
-def restartable(request: pytest.FixtureRequest, chromium: str) -> Iterator[Server]:
+def restartable(
+    request: pytest.FixtureRequest, chromium: str, htmx_env: dict[str, str]
+) -> Iterator[Server]:
     """A daphne of this test's own, to restart: on the defaults, or on Redis."""
     redis_url = request.getfixturevalue("redis_url") if request.param == "redis" else None
-    with served(redis_url=redis_url) as restarted:
+    with served(redis_url=redis_url, env=htmx_env) as restarted:
         yield restarted
 
 
+@each_htmx
 def test_browser_page_reconnects_after_a_server_restart(open_page, restartable, room):
     """The page says it is reconnecting, comes back by itself, and then shows what the
     restarted server knows: finished runs from SQLite; the cards from the cache, which
@@ -340,19 +358,13 @@ def test_browser_page_reconnects_after_a_server_restart(open_page, restartable, 
         expect(cards(a.page, mode, ".state-done")).to_have_count(1)
     history(a.page, 2)
     # Mark what the page shows now, so that what it shows later is seen to be new.
-    a.page.evaluate(
-        """() => {
-        document.querySelectorAll('.card').forEach(card => card.dataset.old = '');
-        window.closes = 0;
-        document.getElementById('viewer')
-            .addEventListener('htmx:wsClose', () => { window.closes += 1; });
-    }"""
-    )
+    a.page.evaluate("() => document.querySelectorAll('.card').forEach(c => c.dataset.old = '')")
+    before = len(closes(a.page))
 
     restartable.stop()
     expect_link(a.page, "lost")
     # It keeps trying while the server is down, and keeps saying so.
-    a.page.wait_for_function("() => window.closes >= 3", timeout=WAIT_MS)
+    a.page.wait_for_function("n => window.closes.length >= n", arg=before + 3, timeout=WAIT_MS)
     expect_link(a.page, "lost")
 
     restartable.start()
@@ -384,10 +396,12 @@ def test_browser_page_reconnects_after_a_server_restart(open_page, restartable, 
     assert b.errors == []
 
 
+@each_htmx
 def test_browser_shows_a_refused_handshake_as_a_retry(open_room):
     """A handshake that arrives while an 8 s sync loop holds the shared thread outlasts
     Daphne's 5 s limit: it is refused, htmx retries, the card says so, and the stream
-    starts soon after the loop ends."""
+    starts soon after the loop ends (htmx 4 drops a frame sent before its socket opened:
+    the producer's "run" goes when the retried connection opens)."""
     a = open_room()
     start(a.page, "sync", count=16, interval=0.5, streams=1)
     expect(cards(a.page, "sync", ".state-running")).to_have_count(1)
@@ -402,6 +416,27 @@ def test_browser_shows_a_refused_handshake_as_a_retry(open_room):
     # The refused handshake (HTTP 403) is reported by Chromium and by htmx; nothing else
     # may fail.
     assert a.errors_besides_connection_failures() == []
+
+
+@each_htmx
+def test_browser_final_close_is_told_and_not_retried(open_page, htmx_env, room):
+    """A 4xxx close that is not in the page's data-reconnect is final: the page shows why
+    and stays closed. htmx 2 retries no 4xxx code by itself; htmx 4 retries every close
+    unless the page stops it."""
+    with served(env={**htmx_env, "DASHBOARD_MAX_VIEWERS_PER_PROCESS": "0"}) as full:
+        a = open_page(f"{full.url}/{room}/", wait_live=False)
+        expect(a.page.locator("#errors-room")).to_have_text(
+            "This server process has its limit of 0 viewers; try again later."
+        )
+        a.page.wait_for_function("code => window.closes.includes(code)", arg=CLOSE_FULL)
+        a.page.wait_for_timeout(2000)  # htmx 4 would have retried within 0.35 s, and again
+        expect_link(a.page, "lost")
+        # Daphne's 4429 reaches Chromium as 1006 now and then (a close without its code),
+        # which both retry: however many tries, none after the 4429.
+        *before, final = closes(a.page)
+        assert final == CLOSE_FULL and set(before) <= {1006}, closes(a.page)
+        assert len(a.sockets) == len(before) + 1, a.sockets
+    assert a.errors == []
 
 
 def png_size(path: Path) -> tuple[int, int]:

@@ -12,10 +12,14 @@ STATIC = Path(django_htmx.__file__).parent / "static" / "django_htmx"
 
 
 def test_docs_htmx_version_is_the_one_the_page_loads():
-    # The page loads htmx-2.min.js (tests/asgi/test_views.py); read its version from the file.
+    # The page loads htmx-2.min.js, or htmx-4.min.js with DASHBOARD_HTMX=4
+    # (tests/asgi/test_views.py); read their versions from the files.
     bundled = re.search(r'version:"([\d.]+)"', (STATIC / "htmx-2.min.js").read_text())[1]
     assert f"htmx {bundled} " in README
     assert (STATIC / "ext" / "hx-ws-2.min.js").exists() and "`ext/hx-ws-2.min.js`" in README
+    beta = re.search(r'version="(4[\w.-]+)"', (STATIC / "htmx-4.min.js").read_text())[1]
+    assert f"htmx {beta} " in README
+    assert (STATIC / "ext" / "hx-ws-4.min.js").exists() and "`ext/hx-ws-4.min.js`" in README
 
 
 def test_docs_django_htmx_version_matches_installed_and_pinned():

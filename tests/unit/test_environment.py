@@ -114,3 +114,15 @@ def test_sentinel_settings():
         environment.redis_host("", "s1:26379", "")
     with pytest.raises(ConfigError, match="'s1' is not host:port"):
         environment.sentinels("s1")
+
+
+def test_htmx_version_defaults_to_2_and_takes_4():
+    assert environment.htmx_version("") == 2
+    assert environment.htmx_version("2") == 2
+    assert environment.htmx_version(" 4 ") == 4
+
+
+@pytest.mark.parametrize("value", ["3", "4.0", "htmx4", "two", "-4"])
+def test_htmx_version_refuses_what_django_htmx_does_not_bundle(value):
+    with pytest.raises(ConfigError, match=rf"DASHBOARD_HTMX '{value}' is not one of: 2, 4"):
+        environment.htmx_version(value)

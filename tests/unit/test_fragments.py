@@ -105,12 +105,13 @@ def test_a_tick_leaves_the_stop_button_alone():
     assert "Stop" in fragments.stream_card(running(), now)
 
 
-def test_chat_text_is_escaped_and_inside_hx_disable(client):
+def test_chat_text_is_escaped_and_inside_hx_disable_and_hx_ignore(client):
     line = fragments.chat_line('<script>alert(1)</script><b hx-get="/x">', time.time())
     assert "<script>" not in line and "&lt;script&gt;" in line
     assert 'hx-get="/x"' not in line
     page = client.get("/lobby/").content.decode()
-    assert '<div id="chat-log" class="chat-log" hx-disable' in page
+    # hx-disable is htmx 2's word for "leave this alone", hx-ignore htmx 4's.
+    assert '<div id="chat-log" class="chat-log" hx-disable hx-ignore' in page
 
 
 def test_error_text_is_escaped():
@@ -141,11 +142,20 @@ def test_status_text_tells_why_a_stream_waits():
     )
 
 
-def test_producer_fragment_opens_one_connection_per_stream():
+@pytest.mark.parametrize(
+    ("htmx", "connect", "send", "opened"),
+    [
+        (2, "ws-connect", "ws-send", "load"),
+        (4, "hx-ws:connect", "hx-ws:send", "htmx:after:ws:connection from:'closest div'"),
+    ],
+)
+def test_producer_fragment_opens_one_connection_per_stream(settings, htmx, connect, send, opened):
+    settings.DASHBOARD_HTMX = htmx
     text = fragments.producers("lobby", [running(3), running(4, Mode.ASYNC)])
-    assert 'ws-connect="/ws/rooms/lobby/sync/?stream=3"' in text
-    assert 'ws-connect="/ws/rooms/lobby/async/?stream=4"' in text
-    assert text.count('hx-trigger="load"') == 2
+    assert f'<div id="producer-3" {connect}="/ws/rooms/lobby/sync/?stream=3"' in text
+    assert f'<div id="producer-4" {connect}="/ws/rooms/lobby/async/?stream=4"' in text
+    # Each sends its "run" when its connection opens (after a refused handshake, too).
+    assert text.count(f'<form {send} hx-trigger="{opened}"') == 2
 
 
 def test_rate_before_any_time_is_zero():

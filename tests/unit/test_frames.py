@@ -24,28 +24,88 @@ def frame(**payload) -> str:
     return json.dumps(payload)
 
 
-def test_start_from_htmx_form_values_as_strings():
-    text = frame(
-        action="start",
-        mode="sync",
-        count="50",
-        interval="1",
-        streams="3",
-        HEADERS={"HX-Trigger": "start-sync"},
-    )
-    assert parse_room_frame(text) == Start(Mode.SYNC, count=50, interval=1.0, streams=3)
+# Frames as Chromium sent them from the page (Playwright's framesent), one per ws extension:
+# htmx 2.0.10 puts the form's values beside HEADERS; htmx 4.0.0-beta6 sends headers and body
+# apart, names the sender by tag and id (HX-Source) and adds a request id. Form values are
+# strings in both; hx-vals keep their JSON types. tests/browser/test_browser.py checks that
+# every frame the page sends, under each htmx, still has its version's shape.
+HTMX2 = {
+    "start": '{"action":"start","mode":"sync","count":"3","interval":"0.1","streams":"1",'
+    '"work":"sleep","cost":"50","HEADERS":{"HX-Request":"true","HX-Trigger":"start-sync",'
+    '"HX-Trigger-Name":null,"HX-Target":"start-sync",'
+    '"HX-Current-URL":"http://127.0.0.1:51145/cap/"}}',
+    "run": '{"action":"run","stream":1,"HEADERS":{"HX-Request":"true","HX-Trigger":null,'
+    '"HX-Trigger-Name":null,"HX-Target":null,"HX-Current-URL":"http://127.0.0.1:51145/cap/"}}',
+    "stop": '{"action":"stop","stream":"2","HEADERS":{"HX-Request":"true","HX-Trigger":null,'
+    '"HX-Trigger-Name":null,"HX-Target":null,"HX-Current-URL":"http://127.0.0.1:51145/cap/"}}',
+    "chat": '{"action":"chat","text":"hi <b>there</b>","HEADERS":{"HX-Request":"true",'
+    '"HX-Trigger":"chat-form","HX-Trigger-Name":null,"HX-Target":"chat-form",'
+    '"HX-Current-URL":"http://127.0.0.1:51145/cap/"}}',
+}
+HTMX4 = {
+    "start": '{"headers":{"HX-Request":"true","HX-Source":"form#start-sync",'
+    '"HX-Current-URL":"http://127.0.0.1:56099/cap/","HX-Request-Type":"partial",'
+    '"HX-Target":"form#start-sync","HX-Request-ID":"1595f273-9065-49c5-a7ed-6c3adf211296"},'
+    '"body":{"action":"start","mode":"sync","count":"3","interval":"0.1","streams":"1",'
+    '"work":"sleep","cost":"50"}}',
+    "run": '{"headers":{"HX-Request":"true","HX-Source":"form",'
+    '"HX-Current-URL":"http://127.0.0.1:56099/cap/","HX-Request-Type":"partial",'
+    '"HX-Target":"form","HX-Request-ID":"72252cd6-2984-4e34-b15b-280e7d9b8975"},'
+    '"body":{"action":"run","stream":1}}',
+    "stop": '{"headers":{"HX-Request":"true","HX-Source":"form",'
+    '"HX-Current-URL":"http://127.0.0.1:56099/cap/","HX-Request-Type":"partial",'
+    '"HX-Target":"form","HX-Request-ID":"4c2cdac4-0bf7-468e-ba9d-1cfec429c24b"},'
+    '"body":{"action":"stop","stream":"2"}}',
+    "chat": '{"headers":{"HX-Request":"true","HX-Source":"form#chat-form",'
+    '"HX-Current-URL":"http://127.0.0.1:56099/cap/","HX-Request-Type":"partial",'
+    '"HX-Target":"form#chat-form","HX-Request-ID":"b84172df-89bf-4573-be96-68d490f7878b"},'
+    '"body":{"action":"chat","text":"hi <b>there</b>"}}',
+}
+HTMX = pytest.mark.parametrize("sent", [HTMX2, HTMX4], ids=["htmx2", "htmx4"])
 
 
-def test_start_from_json_numbers_with_htmx4_headers_key():
-    text = frame(
-        action="start",
-        mode="async",
-        count=10,
-        interval=0.25,
-        streams=1,
-        headers={"HX-Trigger": "start-async"},
-    )
+@HTMX
+def test_room_frames_from_each_htmx(sent):
+    assert parse_room_frame(sent["start"]) == Start(Mode.SYNC, count=3, interval=0.1, streams=1)
+    assert parse_room_frame(sent["stop"]) == Stop(2)
+    assert parse_room_frame(sent["chat"]) == Chat("hi <b>there</b>")
+
+
+@HTMX
+def test_producer_frame_from_each_htmx(sent):
+    assert parse_producer_frame(sent["run"], None, Mode.SYNC) == Run(number=1)
+
+
+def edited(sent: str, **values) -> str:
+    """A captured frame with some of its form's values changed, in the same shape."""
+    payload = json.loads(sent)
+    payload.get("body", payload).update(values)
+    return json.dumps(payload)
+
+
+@HTMX
+def test_refusal_goes_to_the_panel_of_the_form_that_sent_it_under_each_htmx(sent):
+    with pytest.raises(Refusal) as caught:
+        parse_room_frame(edited(sent["start"], count="0"))
+    assert caught.value.panel == "sync"
+    assert caught.value.message == "Ticks must be between 1 and 10000, not 0."
+    with pytest.raises(Refusal) as caught:
+        parse_room_frame(edited(sent["chat"], action="fly"))
+    assert (caught.value.panel, caught.value.message) == ("chat", "Unknown action 'fly'.")
+    with pytest.raises(Refusal) as caught:  # a form without an id: the room's panel
+        parse_room_frame(edited(sent["stop"], stream="x"))
+    assert caught.value.panel == "room"
+
+
+def test_start_from_json_numbers_of_a_plain_client():
+    text = frame(action="start", mode="async", count=10, interval=0.25, streams=1)
     assert parse_room_frame(text) == Start(Mode.ASYNC, count=10, interval=0.25, streams=1)
+
+
+def test_values_named_headers_or_body_from_a_plain_client_are_values():
+    # Only both, as objects, are htmx 4's shape; anything else is read as the values.
+    text = frame(action="chat", text="hi", headers="x", body={"action": "reset"})
+    assert parse_room_frame(text) == Chat("hi")
 
 
 @pytest.mark.parametrize(
