@@ -120,7 +120,7 @@ class SyncTickConsumer(SyncConsumer):
             stream = producing.failed(stream, error)
         finally:
             work.close()
-            producing.SLOTS.release()
+            producing.release(stream)
         try:
             self.publish(events.end_kind(stream), stream)
         except STORE_DOWN as error:
@@ -266,7 +266,7 @@ class AsyncTickConsumer(AsyncConsumer):
         finally:
             self.looping = False
             await work.close()
-            producing.SLOTS.release()
+            producing.release(stream)
         try:
             await self.publish(events.end_kind(stream), stream)
         except STORE_DOWN as error:
