@@ -114,3 +114,13 @@ def test_sentinel_settings():
         environment.redis_host("", "s1:26379", "")
     with pytest.raises(ConfigError, match="'s1' is not host:port"):
         environment.sentinels("s1")
+
+
+def test_metrics_client_networks():
+    found = environment.networks(" 127.0.0.0/8, ::1,10.1.2.3 ,,192.168.1.7/24")
+    assert [str(n) for n in found] == ["127.0.0.0/8", "::1/128", "10.1.2.3/32", "192.168.1.0/24"]
+    assert environment.networks("") == ()
+    with pytest.raises(ConfigError, match="DASHBOARD_METRICS_CLIENTS entry 'localhost' is not"):
+        environment.networks("127.0.0.1,localhost")
+    with pytest.raises(ConfigError, match="'10.0.0.0/33'"):
+        environment.networks("10.0.0.0/33")
