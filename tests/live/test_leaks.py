@@ -108,10 +108,10 @@ async def run_everything(server: Server, store: redis.Redis, room: str) -> None:
 
     await settled(server, store, start)
     await asyncio.sleep(QUIET + 1)  # a quiet moment: their garbage is collected (garbage.py)
+    assert series(server) == start_series  # no label took a room, a channel or a number
     clients, fds, memory = gauges(server, store)
     print(f"\nRedis clients {start[0]} -> {clients}, descriptors {start[1]} -> {fds}, "
           f"RSS {start[2] / 2**20:.1f} -> {memory / 2**20:.1f} MiB")  # fmt: skip
     assert clients <= start[0] + SLACK, (start, clients)
     assert fds <= start[1] + SLACK, (start, fds)
     assert memory <= start[2] + SLACK_RSS, (start, memory)
-    assert series(server) == start_series  # no label took a room, a channel or a number
