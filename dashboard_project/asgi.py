@@ -16,6 +16,7 @@ from dashboard_project import garbage  # noqa: E402
 from dashboard_project.daphne_handshake import patch_autobahn  # noqa: E402
 from dashboard_project.daphne_shutdown import patch_daphne  # noqa: E402
 from dashboard_project.garbage import ChurnCollector  # noqa: E402
+from streams.closes import CountedCloses  # noqa: E402
 from streams.origins import OriginGate  # noqa: E402
 from streams.presence import PRESENCE  # noqa: E402
 from streams.process import SHUTDOWN  # noqa: E402
@@ -32,8 +33,11 @@ router = ProtocolTypeRouter(
         "http": http_app,
         # No AuthMiddlewareStack: it looks the user up on the shared sync thread, and the
         # dashboard has no users. See streams/viewer.py. OriginGate, not Channels'
-        # OriginValidator: a page can tell its refusal from a lost connection.
-        "websocket": OriginGate(URLRouter(websocket_urlpatterns), open_to_tools=NOTES),
+        # OriginValidator: a page can tell its refusal from a lost connection. Every close,
+        # the gate's too, is counted for /metrics (streams/closes.py).
+        "websocket": CountedCloses(
+            OriginGate(URLRouter(websocket_urlpatterns), open_to_tools=NOTES)
+        ),
     }
 )
 # Full garbage collections after connections end, not by allocation counts: garbage.py.

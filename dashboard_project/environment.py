@@ -1,9 +1,11 @@
-"""Database, channel layer and cache settings built from environment values.
+"""Database, channel layer and cache settings built from environment values, and the
+networks that may scrape ``/metrics``.
 
 Pure functions of strings, so every combination is unit-tested without a server:
 ``settings.py`` passes ``os.environ`` values in and assigns what comes back.
 """
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -166,3 +168,19 @@ def cache(url: str, sentinel_list: str = "", master: str = "") -> dict[str, Any]
     else:
         config["LOCATION"] = url
     return config
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def networks(value: str, name: str = "DASHBOARD_METRICS_CLIENTS") -> tuple[Network, ...]:
+    """``"127.0.0.0/8,::1"`` as networks; a bare address is a network of one."""
+    found = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        try:
+            found.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"{name} entry {item!r} is not an address or a network (10.0.0.0/8, ::1)"
+            ) from None
+    return tuple(found)

@@ -1,4 +1,4 @@
-"""Log filters: what a Redis outage prints."""
+"""Log filters: what a Redis outage prints, and a request with a Host not allowed."""
 
 import asyncio
 import logging
@@ -47,6 +47,17 @@ class RedisDownOneLine(logging.Filter):
             return True
         record.msg = f"{record.getMessage()}: {type(error).__name__}: {error or ''}{cause}"
         record.args = None
+        record.exc_info = None
+        record.exc_text = None
+        return True
+
+
+class RefusedHostOneLine(logging.Filter):
+    """Django logs a request whose Host is not in ``ALLOWED_HOSTS`` with the traceback of
+    the ``DisallowedHost`` it raised: the client's mistake (or a scanner's), answered with a
+    400, printed as if the server had failed. Keep the line, drop the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
         record.exc_info = None
         record.exc_text = None
         return True

@@ -113,6 +113,13 @@ DASHBOARD_DELIVERY_SETTLE = 1.0
 # Milliseconds within which a process's viewers get a room's events as one frame
 # (streams/fanout.py): fewer frames for the server to write, that much later; 0 = off.
 DASHBOARD_FLUSH_MS = env_int("DASHBOARD_FLUSH_MS", 20)
+# GET /metrics for Prometheus (streams/metrics.py): this process's figures, answered to the
+# clients in DASHBOARD_METRICS_CLIENTS only, with a Host in ALLOWED_HOSTS like every page.
+# Off: a 404 (docs/operations.md, "Metrics").
+DASHBOARD_METRICS = env_bool("DASHBOARD_METRICS", True)
+DASHBOARD_METRICS_CLIENTS = environment.networks(
+    os.environ.get("DASHBOARD_METRICS_CLIENTS") or "127.0.0.0/8,::1"
+)
 # Where http work sends its GETs (streams/workloads.py): by default the slow endpoint on the
 # server the producer connected to; set it for a producer with no server (manage.py stream).
 DASHBOARD_SLOW_URL = os.environ.get("DASHBOARD_SLOW_URL", "")
@@ -137,8 +144,14 @@ USE_TZ = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redis_down_one_line": {"()": "dashboard_project.logfilters.RedisDownOneLine"}},
+    "filters": {
+        "redis_down_one_line": {"()": "dashboard_project.logfilters.RedisDownOneLine"},
+        "refused_host_one_line": {"()": "dashboard_project.logfilters.RefusedHostOneLine"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"channels_redis.pubsub": {"filters": ["redis_down_one_line"]}},
+    "loggers": {
+        "channels_redis.pubsub": {"filters": ["redis_down_one_line"]},
+        "django.security.DisallowedHost": {"filters": ["refused_host_one_line"]},
+    },
 }

@@ -7,10 +7,13 @@ measures how late the event loop fired its timer, and five times a second how lo
 that wait grows for everyone to see. Once a second it pushes the worst lag and the longest
 wait seen since the last push to this process's viewers, with a sparkline of the last
 minute; it keeps an hour of them, and what it has seen since, for the peaks each run
-records.
+records. The same figures go to ``/metrics`` (streams/metrics.py); once that has been
+scraped, the sampler runs for good, so Prometheus gets measured gauges, and the layer's
+health checked, with no one connected.
 """
 
 import asyncio
+import contextvars
 import logging
 import re
 import time
@@ -21,7 +24,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
-from streams import events, fanout, live
+from streams import events, fanout, live, metrics
 from streams.process import PROCESS
 
 log = logging.getLogger(__name__)
@@ -70,11 +73,13 @@ class History:
 
 
 class Sampler:
-    """One per process; runs while this process has a viewer or a producer connected."""
+    """One per process; runs while this process has a viewer or a producer connected, and
+    for good once ``/metrics`` has been scraped."""
 
     def __init__(self) -> None:
         self.viewers = 0
         self.producers = 0
+        self.scraped = False
         self.task: asyncio.Task[None] | None = None
         self.layer_down = False
         self.history = History()
@@ -97,21 +102,32 @@ class Sampler:
             self.producers += 1
         else:
             self.viewers += 1
-        if (
-            self.task is None
-            or self.task.done()
-            or self.task.get_loop() is not asyncio.get_running_loop()
-        ):
-            self.task = asyncio.create_task(self.run())
+        self._running()
 
     def left(self, producer: bool = False) -> None:
         if producer:
             self.producers -= 1
         else:
             self.viewers -= 1
-        if self.viewers + self.producers <= 0 and self.task is not None:
+        if self.viewers + self.producers <= 0 and not self.scraped and self.task is not None:
             self.task.cancel()
             self.task = None
+
+    def scrape(self) -> None:
+        """``/metrics`` was asked for: sample from now on, whoever is connected."""
+        self.scraped = True
+        self._running()
+
+    def _running(self) -> None:
+        if (
+            self.task is None
+            or self.task.done()
+            or self.task.get_loop() is not asyncio.get_running_loop()
+        ):
+            # In a context of its own: started by a /metrics request, it would inherit the
+            # request's ThreadSensitiveContext (Django enters one per request) and probe that
+            # request's thread instead of the shared one, never seeing a sync loop.
+            self.task = asyncio.create_task(self.run(), context=contextvars.Context())
 
     async def run(self) -> None:
         layer: Any = get_channel_layer()
@@ -140,6 +156,8 @@ class Sampler:
                 self.unpushed = (worst_lag, worst_wait)
                 if samples % PUSH_EVERY == 0:
                     self.history.add(time.time(), worst_lag, worst_wait)
+                    metrics.EVENT_LOOP_LAG.set(worst_lag)
+                    metrics.THREAD_WAIT.set(worst_wait)
                     recent = self.history.last_minute(time.time())
                     event = events.process_gauges(PROCESS, worst_lag, worst_wait, pending, recent)
                     await self.push(layer, event)
@@ -157,6 +175,8 @@ class Sampler:
         except live.STORE_DOWN as error:
             if not self.layer_down:
                 log.warning("channel layer unavailable: %s", error or type(error).__name__)
+                metrics.REDIS_OUTAGES.inc()
+                metrics.LAYER_UP.set(0)
             self.layer_down = True
             fanout.deliver_local(GROUP, event)
             fanout.deliver_local(GROUP, events.layer_down())
@@ -164,6 +184,7 @@ class Sampler:
         if self.layer_down:
             log.warning("channel layer back")
             self.layer_down = False
+            metrics.LAYER_UP.set(1)
             fanout.deliver_local(GROUP, events.layer_back())
 
 

@@ -123,7 +123,7 @@ class SyncTickConsumer(SyncConsumer):
             stream = producing.failed(stream, error)
         finally:
             work.close()
-            producing.SLOTS.release()
+            producing.release(stream)
         try:
             self.publish(events.end_kind(stream), stream)
         except STORE_DOWN as error:
@@ -271,7 +271,7 @@ class AsyncTickConsumer(AsyncConsumer):
         finally:
             self.looping = False
             await work.close()
-            producing.SLOTS.release()
+            producing.release(stream)
         try:
             await self.publish(events.end_kind(stream), stream)
         except STORE_DOWN as error:

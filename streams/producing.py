@@ -16,7 +16,7 @@ from asgiref.typing import WebSocketScope
 from django.conf import settings
 from django.db.models import Max
 
-from streams import live
+from streams import live, metrics
 from streams.choices import Mode, ThreadModel, Work
 from streams.frames import Refusal, Run, parse_producer_frame
 from streams.live import STORE_DOWN
@@ -157,7 +157,18 @@ def claim(room: str, mode: Mode, run: Run, thread_model: ThreadModel, source: st
     except BaseException:
         SLOTS.release()
         raise
+    metrics.STREAMS.labels(str(mode), metrics.held_state(orphaned=False)).inc()
     return stream
+
+
+def release(stream: Stream) -> None:
+    """The loop of ``stream``, claimed by ``claim``, is over, however it ended: its process
+    slot is free, and it counts as ended, as the history records it."""
+    SLOTS.release()
+    mode = str(stream.mode)
+    metrics.STREAMS.labels(mode, metrics.held_state(stream.orphaned)).dec()
+    if stream.outcome is not None:
+        metrics.STREAMS_ENDED.labels(mode, stream.outcome.value).inc()
 
 
 def claim_order(
@@ -191,7 +202,11 @@ def heard(stream: Stream) -> Stream:
     """What a running loop makes of its flags before each tick: stopped by anyone, or
     orphaned, or the server stopping."""
     stop, orphaned = live.flags(stream.room, stream.number)
-    return stream.heard(stop, orphaned, time.time(), SHUTDOWN.is_set())
+    now = stream.heard(stop, orphaned, time.time(), SHUTDOWN.is_set())
+    if now.orphaned and not stream.orphaned:
+        metrics.STREAMS.labels(str(stream.mode), metrics.held_state(orphaned=False)).dec()
+        metrics.STREAMS.labels(str(stream.mode), metrics.held_state(orphaned=True)).inc()
+    return now
 
 
 def untold(stream: Stream, error: Exception) -> None:

@@ -1,8 +1,10 @@
 """One run's clock, as both producer twins keep it: when each tick is due, how late it
-went out, and every lateness so far. The twins differ in how they wait, not in this."""
+went out, and every lateness so far. The twins differ in how they wait, not in this. Each
+tick is counted here too, with its lateness, for ``/metrics`` (streams/metrics.py)."""
 
 import time
 
+from streams import metrics
 from streams.schedule import LatenessLog, TickSchedule
 from streams.stream import Stream
 
@@ -26,6 +28,9 @@ class Ticker:
         lateness = self.schedule.lateness(seq, time.monotonic())
         self.lateness.add(lateness)
         self.work.add(work)
+        labels = (str(stream.mode), str(stream.work))
+        metrics.TICKS.labels(*labels).inc()
+        metrics.LATENESS.labels(*labels).observe(lateness)
         summary = self.lateness.summary()
         assert summary is not None
         scheduled = self.schedule.scheduled_at(seq)

@@ -21,7 +21,7 @@ from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from streams import control, fanout, fragments, gauges, live, snapshots, timelines
+from streams import control, fanout, fragments, gauges, live, metrics, snapshots, timelines
 from streams.accounts import Account, Report
 from streams.close_codes import CLOSE_BAD_ROOM, CLOSE_FULL, CLOSE_TRY_AGAIN, CLOSE_UNREAD
 from streams.frames import Ack, Refusal, parse_room_frame
@@ -89,6 +89,7 @@ class RoomConsumer(AsyncConsumer):
                     await fanout.leave(gauges.GROUP, self.inbox)
             if self.gauging:
                 gauges.SAMPLER.left()
+                metrics.VIEWERS.dec()
             if self.counted and self.room is not None:
                 PRESENCE.left(self.room)  # written and sent with the next broadcast
             if self.drawn and self.room is not None:
@@ -122,6 +123,7 @@ class RoomConsumer(AsyncConsumer):
             await fanout.join(room_group(room), self.inbox)
             await fanout.join(gauges.GROUP, self.inbox)
             gauges.SAMPLER.joined()
+            metrics.VIEWERS.inc()
             self.gauging = True
             PRESENCE.joined(room)
             self.counted = True
@@ -238,6 +240,9 @@ class RoomConsumer(AsyncConsumer):
         # Its page may close while events for it are queued; its disconnect comes next.
         with contextlib.suppress(*CLIENT_GONE):
             await self.send(message)
+            if not self.closing:
+                metrics.VIEWER_FRAMES.inc()
+                metrics.VIEWER_CHARACTERS.inc(len(html))
 
 
 class NoRouteConsumer(AsyncConsumer):

@@ -1,15 +1,19 @@
 import asyncio
+import ipaddress
 import json
 import time
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
-from streams import charts, fragments, live, recording
+from streams import charts, fragments, live, metrics, recording
 from streams.choices import ThreadModel
 from streams.close_codes import RECONNECT
 from streams.frames import COST_RANGE, COUNT_RANGE, INTERVAL_RANGE, STREAMS_RANGE, is_small_number
+from streams.gauges import SAMPLER
 from streams.limits import ACK_EVERY
 from streams.live import STORE_DOWN
 from streams.models import StreamRun
@@ -80,3 +84,35 @@ async def slow(request: HttpRequest) -> HttpResponse:
 def explain(request: HttpRequest) -> HttpResponse:
     """What each consumer waits for, and why: the page the room's reading links to."""
     return render(request, "streams/explain.html")
+
+
+@require_GET
+async def prometheus(request: HttpRequest) -> HttpResponse:
+    """``/metrics``: this process's figures in Prometheus' text format (streams/metrics.py),
+    for a client in ``DASHBOARD_METRICS_CLIENTS``; Django has already refused a Host outside
+    ``ALLOWED_HOSTS``. Async, so it is answered in the event loop, never behind the shared
+    sync thread, and from then on the gauges' sampler runs for good."""
+    if not settings.DASHBOARD_METRICS:
+        return _plain(404, "Not found: metrics are off on this server (DASHBOARD_METRICS).")
+    if not _may_scrape(request.META.get("REMOTE_ADDR")):
+        return _plain(403, "Forbidden: /metrics answers only DASHBOARD_METRICS_CLIENTS.")
+    SAMPLER.scrape()
+    # The classic text format, which every Prometheus reads.
+    body = generate_latest(metrics.REGISTRY)
+    return HttpResponse(body, content_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+
+def _may_scrape(address: str | None) -> bool:
+    """The client's address (the peer's: behind a proxy, the proxy's) is in one of the
+    networks allowed to scrape; an IPv4 client of a server listening on IPv6 as itself."""
+    try:
+        client = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False  # a Unix socket, or a server that gave no address
+    if isinstance(client, ipaddress.IPv6Address) and client.ipv4_mapped is not None:
+        client = client.ipv4_mapped
+    return any(client in network for network in settings.DASHBOARD_METRICS_CLIENTS)
+
+
+def _plain(status: int, text: str) -> HttpResponse:
+    return HttpResponse(text + "\n", status=status, content_type="text/plain; charset=utf-8")

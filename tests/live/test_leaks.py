@@ -1,6 +1,6 @@
 """Nothing grows per connection: thousands of viewers and hundreds of streams come and go
 through a real Daphne on a real Redis, and its descriptors, its Redis clients and its memory
-come back to where they started.
+come back to where they started; and ``/metrics`` has the very same series as before.
 
 Daphne runs with its descriptor limit lowered to 256, so a leak of one descriptor per
 connection fails it outright (``Too many open files``) long before the end. Its Redis is a
@@ -12,8 +12,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from dashboard_project.garbage import QUIET
 from streams.client import Viewer, run_producer
@@ -60,6 +62,16 @@ async def come_and_go(url: str, room: str, number: int) -> None:
             viewer.abort()
 
 
+def series(server: Server) -> set[tuple[str, frozenset[tuple[str, str]]]]:
+    """Every series ``/metrics`` shows: names and labels, not values."""
+    text = httpx.get(f"{server.url}/metrics", timeout=10).raise_for_status().text
+    return {
+        (sample.name, frozenset(sample.labels.items()))
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
 async def settled(server: Server, store: redis.Redis, start: tuple[int, int, int]) -> None:
     """Until the descriptors and clients are back (closed sockets take a moment to be
     reaped), or 20 s."""
@@ -93,11 +105,13 @@ async def run_everything(server: Server, store: redis.Redis, room: str) -> None:
     await viewers_and_streams(server.url, room, WARM_UP, WARM_UP_STREAMS)
     await asyncio.sleep(QUIET + 1)  # a quiet moment: the garbage collector runs (garbage.py)
     start = gauges(server, store)
+    start_series = series(server)
 
     await viewers_and_streams(server.url, room, VIEWERS, STREAMS)
 
     await settled(server, store, start)
     await asyncio.sleep(QUIET + 1)  # a quiet moment: their garbage is collected (garbage.py)
+    assert series(server) == start_series  # no label took a room, a channel or a number
     clients, fds, memory = gauges(server, store)
     print(f"\nRedis clients {start[0]} -> {clients}, descriptors {start[1]} -> {fds}, "
           f"RSS {start[2] / 2**20:.1f} -> {memory / 2**20:.1f} MiB")  # fmt: skip

@@ -98,6 +98,16 @@ def test_the_page_and_its_static_files_come_through_nginx(front, room):
         assert fetch(front.a.url + asset)[0] == 404
 
 
+def test_metrics_are_not_served_through_nginx_only_on_each_process(front):
+    """Behind nginx every client's address is nginx's, loopback, which /metrics answers: the
+    documented block keeps it from the outside, and Prometheus scrapes each process."""
+    status, text = fetch(f"{front.nginx.url}/metrics")
+    assert status == 404 and "dashboard_" not in text
+    for server in (front.a, front.b):
+        status, text = fetch(f"{server.url}/metrics")
+        assert status == 200 and "dashboard_viewers" in text
+
+
 async def test_pages_through_nginx_go_live_one_on_each_process(front, room):
     async with Viewer(front.nginx.url, room) as first:
         await _snapshot(first)  # the WebSocket was upgraded through nginx

@@ -126,3 +126,13 @@ def test_htmx_version_defaults_to_2_and_takes_4():
 def test_htmx_version_refuses_what_django_htmx_does_not_bundle(value):
     with pytest.raises(ConfigError, match=rf"DASHBOARD_HTMX '{value}' is not one of: 2, 4"):
         environment.htmx_version(value)
+
+
+def test_metrics_client_networks():
+    found = environment.networks(" 127.0.0.0/8, ::1,10.1.2.3 ,,192.168.1.7/24")
+    assert [str(n) for n in found] == ["127.0.0.0/8", "::1/128", "10.1.2.3/32", "192.168.1.0/24"]
+    assert environment.networks("") == ()
+    with pytest.raises(ConfigError, match="DASHBOARD_METRICS_CLIENTS entry 'localhost' is not"):
+        environment.networks("127.0.0.1,localhost")
+    with pytest.raises(ConfigError, match="'10.0.0.0/33'"):
+        environment.networks("10.0.0.0/33")

@@ -2,9 +2,10 @@ import asyncio
 import logging
 import sys
 
+from django.core.exceptions import DisallowedHost
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from dashboard_project.logfilters import RedisDownOneLine
+from dashboard_project.logfilters import RedisDownOneLine, RefusedHostOneLine
 
 
 def record_of(error: Exception) -> logging.LogRecord:
@@ -63,3 +64,10 @@ def test_a_cleanup_cancelled_as_the_server_stops_is_one_line():
     record = record_of(asyncio.CancelledError())
     assert RedisDownOneLine().filter(record)
     assert logging.Formatter().format(record) == "Unexpected x: CancelledError: cancelled"
+
+
+def test_a_refused_host_is_one_line_without_its_traceback():
+    record = record_of(DisallowedHost("Invalid HTTP_HOST header: 'evil.example'."))
+    record.msg, record.args = "Invalid HTTP_HOST header: 'evil.example'.", ()
+    assert RefusedHostOneLine().filter(record)
+    assert logging.Formatter().format(record) == "Invalid HTTP_HOST header: 'evil.example'."
