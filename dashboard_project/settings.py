@@ -15,10 +15,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    return environment.flag(name, os.environ.get(name), default)
 
 
 def env_int(name: str, default: int) -> int:
