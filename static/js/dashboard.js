@@ -26,3 +26,19 @@ htmx.config.wsReconnectDelay = function (retryCount) {
     }
   });
 })();
+
+// A socket refused for want of a logged-in session (4401, streams/close_codes.py; only with
+// DASHBOARD_LOGIN_REQUIRED): the server said why in the error panel, and the page goes to the
+// login page, which brings the person back here. Never retried: it would be refused again.
+(function () {
+  var leaving = false;
+  document.addEventListener("htmx:wsClose", function (event) {
+    var viewer = document.getElementById("viewer");
+    if (leaving || !viewer || event.detail.event.code !== Number(viewer.dataset.loginCode)) return;
+    leaving = true;
+    // After the viewer's own hx-on::ws-close, which htmx runs after this listener and
+    // which would mark the link "lost" (reconnecting): it will not reconnect.
+    setTimeout(function () { document.body.dataset.link = "login"; }, 0);
+    setTimeout(function () { window.location.assign(viewer.dataset.login); }, 2000);
+  });
+})();

@@ -178,3 +178,10 @@ def counts_seen(page: Page, number: int) -> list[int]:
     """The counts stream ``number``'s card showed, in order, each once."""
     seen = page.evaluate("id => window.counts[id] || []", f"stream-{number}-body")
     return [n for i, n in enumerate(seen) if i == 0 or n != seen[i - 1]]
+
+
+def log_in(page: Page, username: str, password: str) -> None:
+    """Fill in the login page and send it."""
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill(password)
+    page.get_by_role("button", name="Log in").click()
