@@ -4,16 +4,16 @@ thread.
 
 The one fact to know: Channels' ``AuthMiddlewareStack`` looks the user up through
 ``database_sync_to_async``, on the one thread every sync consumer of the process shares, so
-a viewer behind it is not even accepted while a sync stream loops (measured: 4.4 s behind
-a stream of 2 s ticks, docs/architecture.md). Django's async API (``SessionStore.aload()``,
-``auth.aget_user()``) is the async ORM, thread-sensitive too, and waits the same. So the
-lookup here runs Django's sync session store and auth backend in the default executor.
+a viewer behind it is not even accepted while a sync stream loops (measured: 3.5 s, until
+the loop ended, 0.5 s into a stream of two 2 s ticks; docs/architecture.md). Django's async
+API (``SessionStore.aload()``, ``auth.aget_user()``) is the async ORM, thread-sensitive too,
+and waits the same. So the lookup here runs Django's sync session store and auth backend in
+the default executor: 6-10 ms in the same run.
 """
 
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from http.cookies import CookieError
 from importlib import import_module
 from typing import cast
 
@@ -66,12 +66,9 @@ def refusal() -> str:
 
 def session_key(scope: WebSocketScope) -> str | None:
     """The session key the handshake's ``Cookie`` header names, if any."""
+    # Django's own parser, as for HTTP requests: it never raises, whatever the header holds.
     cookies = b"; ".join(bytes(v) for k, v in scope.get("headers", []) if k == b"cookie")
-    try:
-        found = parse_cookie(cookies.decode("latin-1"))
-    except CookieError:  # parse_cookie skips what it cannot read; this is belt and braces
-        return None
-    return found.get(settings.SESSION_COOKIE_NAME) or None
+    return parse_cookie(cookies.decode("latin-1")).get(settings.SESSION_COOKIE_NAME) or None
 
 
 def user_of_session(key: str | None) -> AbstractBaseUser | None:
