@@ -31,10 +31,11 @@ patch_autobahn()  # a handshake a quarter cheaper: daphne_handshake.py
 router = ProtocolTypeRouter(
     {
         "http": http_app,
-        # No AuthMiddlewareStack: it looks the user up on the shared sync thread, and the
-        # dashboard has no users. See streams/viewer.py. OriginGate, not Channels'
+        # No AuthMiddlewareStack: it looks the user up on the shared sync thread, so no
+        # viewer could connect while a sync stream loops. The routes' own LoginGate looks it
+        # up off that thread (streams/logins.py). OriginGate, not Channels'
         # OriginValidator: a page can tell its refusal from a lost connection. Every close,
-        # the gate's too, is counted for /metrics (streams/closes.py).
+        # the gates' too, is counted for /metrics (streams/closes.py).
         "websocket": CountedCloses(
             OriginGate(URLRouter(websocket_urlpatterns), open_to_tools=NOTES)
         ),

@@ -23,6 +23,22 @@ class ConfigError(ValueError):
     """A setting from the environment that cannot work; the message says how to fix it."""
 
 
+TRUE = frozenset({"1", "true", "yes", "on"})
+FALSE = frozenset({"0", "false", "no", "off"})
+
+
+def flag(name: str, value: str | None, default: bool) -> bool:
+    """An on/off variable: ``default`` when unset or empty. Anything but the usual words is
+    refused rather than read as off: ``DASHBOARD_LOGIN_REQUIRED=ture`` must not open the
+    dashboard to everyone."""
+    if value is None or not value.strip():
+        return default
+    word = value.strip().lower()
+    if word not in TRUE | FALSE:
+        raise ConfigError(f"{name} is {value!r}: use true or false (or 1/0, yes/no, on/off)")
+    return word in TRUE
+
+
 def database(url: str, sqlite_default: Path) -> dict[str, Any]:
     """Django's ``DATABASES["default"]`` for ``DATABASE_URL`` (``postgres://`` or
     ``sqlite:///``), parsed by dj-database-url; SQLite at ``sqlite_default`` when ``url`` is

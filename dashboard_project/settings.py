@@ -15,10 +15,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    return environment.flag(name, os.environ.get(name), default)
 
 
 def env_int(name: str, default: int) -> int:
@@ -40,10 +37,21 @@ DASHBOARD_ALLOWED_ORIGINS = [
     if origin.strip()
 ]
 
+# Opt in: every page needs a logged-in Django user, and every WebSocket that user's session
+# (streams/logins.py, looked up off the shared sync thread); others are closed with 4401.
+DASHBOARD_LOGIN_REQUIRED = env_bool("DASHBOARD_LOGIN_REQUIRED", False)
+
 INSTALLED_APPS = [
     # daphne first, so `runserver` is Daphne's ASGI server:
     # https://channels.readthedocs.io/en/latest/tutorial/part_1.html
     "daphne",
+    # Users, their sessions and the admin, for DASHBOARD_LOGIN_REQUIRED (installed either way,
+    # so switching it on needs no migration).
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
     "channels",
@@ -52,9 +60,23 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+if DASHBOARD_LOGIN_REQUIRED:
+    # Every view needs a login but those marked @login_not_required (the login page, the
+    # slow endpoint): https://docs.djangoproject.com/en/stable/ref/middleware/ (auth section)
+    MIDDLEWARE.append("django.contrib.auth.middleware.LoginRequiredMiddleware")
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "lobby"
+LOGOUT_REDIRECT_URL = "login"
+# The login form's POST passes Django's CSRF origin check from the origins WebSockets are
+# accepted from: behind a proxy that ends TLS, the browser's https Origin is one of them.
+CSRF_TRUSTED_ORIGINS = DASHBOARD_ALLOWED_ORIGINS
 
 ROOT_URLCONF = "dashboard_project.urls"
 ASGI_APPLICATION = "dashboard_project.asgi.application"
@@ -64,7 +86,14 @@ TEMPLATES = [
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
-        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                # The admin's, for the admin's own pages.
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
     }
 ]
 

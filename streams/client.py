@@ -7,6 +7,7 @@ monotonic clock, so a run's figures are what a user would see.
 """
 
 import asyncio
+import contextlib
 import html
 import json
 import re
@@ -16,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 from streams.limits import ACK_EVERY
 from streams.stream import END_EVENTS
@@ -63,12 +64,19 @@ def origin(http_url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def handshake_headers(http_url: str, cookie: str | None) -> dict[str, str]:
+    """What a page of ``http_url`` sends: its Origin and, with ``cookie`` (e.g.
+    ``sessionid=...`` when the server has DASHBOARD_LOGIN_REQUIRED), its cookies."""
+    return {"Origin": origin(http_url), **({"Cookie": cookie} if cookie else {})}
+
+
 class Viewer:
     """The page's one connection to a room."""
 
-    def __init__(self, http_url: str, room: str) -> None:
+    def __init__(self, http_url: str, room: str, cookie: str | None = None) -> None:
         self.http_url = http_url
         self.room = room
+        self.cookie = cookie
         self.frames: asyncio.Queue[tuple[float, str]] = asyncio.Queue()
         self.read = 0  # characters of every frame read so far
         self._ws: ClientConnection | None = None
@@ -77,7 +85,7 @@ class Viewer:
     async def __aenter__(self) -> "Viewer":
         self._ws = await connect(
             f"{ws_base(self.http_url)}/ws/rooms/{self.room}/",
-            additional_headers={"Origin": origin(self.http_url)},
+            additional_headers=handshake_headers(self.http_url, self.cookie),
             open_timeout=10,
         )
         self._reader = asyncio.create_task(self._read(self._ws))
@@ -137,17 +145,31 @@ class Viewer:
     ) -> list[int]:
         """Ask the room for streams; their numbers, or the server's refusal as ClientError."""
         order = {"action": "start", "mode": mode, "count": count, "interval": interval}
-        await self.send(order | {"streams": streams, "work": work, "cost": cost or ""})
+        await self._order(order | {"streams": streams, "work": work, "cost": cost or ""})
         return await self._await_reply(lambda text: [int(n) for n in PRODUCER.findall(text)])
 
     async def set_thread_model(self, model: str) -> None:
-        await self.send({"action": "thread_model", "model": model})
+        await self._order({"action": "thread_model", "model": model})
         await self._await_reply(lambda text: 'id="thread-model"' in text or None)
+
+    async def _order(self, command: dict[str, Any]) -> None:
+        """Send a command; if the server has closed the socket already, what it said
+        before closing (a refusal) is the reply ``_await_reply`` finds."""
+        with contextlib.suppress(ConnectionClosed):
+            await self.send(command)
 
     async def _await_reply(self, parse: Any, timeout: float = 10) -> Any:
         deadline = time.monotonic() + timeout
         while True:
-            _, text = await self.next_frame(deadline - time.monotonic())
+            if self.frames.empty() and self._reader is not None and self._reader.done():
+                code = self._ws.close_code if self._ws is not None else None
+                raise ClientError(f"the server closed the connection (code {code})")
+            try:
+                _, text = await self.next_frame(min(0.25, deadline - time.monotonic()))
+            except TimeoutError:
+                if time.monotonic() >= deadline:
+                    raise
+                continue
             for _panel, message in ERROR.findall(text):
                 if message.strip():
                     raise ClientError(html.unescape(message.strip()))
@@ -167,6 +189,7 @@ async def run_producer(
     on_tick: Any = None,
     work: str = "sleep",
     cost: int = 0,
+    cookie: str | None = None,
 ) -> ProducerRun:
     """Run one stream on its own producer connection until it ends.
 
@@ -183,14 +206,15 @@ async def run_producer(
         run.attempts += 1
         try:
             ws = await connect(
-                url, additional_headers={"Origin": origin(http_url)}, open_timeout=30
+                url, additional_headers=handshake_headers(http_url, cookie), open_timeout=30
             )
             break
         except (InvalidStatus, InvalidHandshake, TimeoutError):
             # Daphne refuses a handshake the shared thread did not accept within 5 s.
             await asyncio.sleep(RETRY_DELAY)
     async with ws:
-        await ws.send(json.dumps(order))
+        with contextlib.suppress(ConnectionClosed):  # refused at once: its reason comes next
+            await ws.send(json.dumps(order))
         async for frame in ws:
             event = json.loads(frame)
             now = time.monotonic()
@@ -219,16 +243,23 @@ async def run_streams(
     on_tick: Any = None,
     work: str = "sleep",
     cost: int = 0,
+    cookie: str | None = None,
 ) -> list[ProducerRun]:
     """Ask the room for ``streams`` streams and run them all at once, as the page does."""
-    async with Viewer(http_url, room) as viewer:
+    async with Viewer(http_url, room, cookie) as viewer:
         requested_at = time.monotonic()
         numbers = await viewer.start(mode, count, interval, streams, work, cost)
         return list(
             await asyncio.gather(
                 *(
                     run_producer(
-                        http_url, room, mode, n, requested_at=requested_at, on_tick=on_tick
+                        http_url,
+                        room,
+                        mode,
+                        n,
+                        requested_at=requested_at,
+                        on_tick=on_tick,
+                        cookie=cookie,
                     )
                     for n in numbers
                 )

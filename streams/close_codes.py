@@ -9,6 +9,7 @@ others are final.
 
 CLOSE_DONE = 1000  # a stream ended; and Daphne's --websocket_timeout ends a viewer with it
 CLOSE_UNREAD = 4008  # the page left too much unread: it reconnects, to a fresh snapshot
+CLOSE_LOGIN_REQUIRED = 4401  # no logged-in session (DASHBOARD_LOGIN_REQUIRED): go and log in
 CLOSE_FOREIGN_ORIGIN = 4403  # a page of another origin: told why, not retried
 CLOSE_BAD_ROOM = 4404  # no such room, or no such path
 CLOSE_REFUSED = 4409  # a producer may not run its stream

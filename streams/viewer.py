@@ -4,7 +4,8 @@ The one fact to know: **viewing never waits on the shared sync thread**. All syn
 of a process share one thread (https://github.com/django/channels/issues/2132), and since
 Channels 4.2 ``AsyncConsumer.dispatch`` awaits ``aclose_old_connections()`` on that same
 thread before every message. ``RoomConsumer`` skips that call (it never touches the ORM),
-reads live state off-thread, and sits behind no middleware that uses the thread, so the page
+reads live state off-thread, and sits behind no middleware that uses the thread (with
+logins on, ``LoginGate`` looks the user up in an executor: streams/logins.py), so the page
 stays live and accepts new viewers whatever a sync stream does.
 """
 
@@ -52,7 +53,8 @@ class RoomConsumer(AsyncConsumer):
     sequence numbers it got, so it can show the ticks it missed, skip a stale tick, and
     report at each stream's end what reached it.
 
-    Mounted without ``AuthMiddlewareStack``, which looks the user up on the shared thread.
+    Mounted without ``AuthMiddlewareStack``, which looks the user up on the shared thread;
+    with DASHBOARD_LOGIN_REQUIRED, behind ``LoginGate``, which does not.
     """
 
     room: str | None = None
@@ -130,7 +132,8 @@ class RoomConsumer(AsyncConsumer):
             await timelines.watched(room)
             self.drawn = True
             SWEEPER.start()
-            # layer_back: a page loaded while Redis was gone carries the banner until now.
+            # layer_back: a page loaded while Redis was gone carries the banner until now;
+            # and a refusal from before this connection (streams/logins.py) is old news.
             await self.send_snapshot(room, layer_back=True)
         except STORE_DOWN:
             # Redis is gone: say so, and close with 4503, which the page retries a second
@@ -145,9 +148,8 @@ class RoomConsumer(AsyncConsumer):
         snapshot = await snapshots.take(room)
         self.account.snapshot(snapshot.streams)
         presence = fragments.presence(snapshot.others + PRESENCE.local[room])
-        await self.send_html(
-            snapshot.html + presence + (fragments.layer_back() if layer_back else "")
-        )
+        back = fragments.layer_back() + fragments.clear_error("room") if layer_back else ""
+        await self.send_html(snapshot.html + presence + back)
 
     async def layer_back(self, event: Message) -> None:
         """The layer answers again: what this page missed meanwhile, as a fresh snapshot."""

@@ -4,6 +4,7 @@ import json
 import time
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -11,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
 from streams import charts, fragments, live, metrics, recording
 from streams.choices import ThreadModel
-from streams.close_codes import RECONNECT
+from streams.close_codes import CLOSE_LOGIN_REQUIRED, RECONNECT
 from streams.frames import COST_RANGE, COUNT_RANGE, INTERVAL_RANGE, STREAMS_RANGE, is_small_number
 from streams.gauges import SAMPLER
 from streams.limits import ACK_EVERY
@@ -61,15 +62,18 @@ def dashboard(request: HttpRequest, room: str = DEFAULT_ROOM) -> HttpResponse:
         "cost_range": COST_RANGE,
         "ack_every": ACK_EVERY,
         "reconnect_codes": json.dumps(RECONNECT),
+        "login_code": CLOSE_LOGIN_REQUIRED,
     }
     status = 503 if context.get("layer_down") else 200
     return render(request, "streams/dashboard.html", context, status=status)
 
 
+@login_not_required  # the producers' own load, requested without a session
 @require_GET
 async def slow(request: HttpRequest) -> HttpResponse:
     """``/api/slow/?ms=N``: answers after N ms, what ``http`` work waits for. Async, so it
-    holds no thread while it waits, and never waits for the shared sync thread."""
+    holds no thread while it waits, and never waits for the shared sync thread. Open with
+    DASHBOARD_LOGIN_REQUIRED too: it only sleeps, and ``http`` work carries no cookie."""
     value = request.GET.get("ms", "")
     low, high = SLOW_MS
     if not is_small_number(value) or not low <= int(value) <= high:
@@ -86,6 +90,7 @@ def explain(request: HttpRequest) -> HttpResponse:
     return render(request, "streams/explain.html")
 
 
+@login_not_required  # Prometheus has no session: the client allowlist guards it
 @require_GET
 async def prometheus(request: HttpRequest) -> HttpResponse:
     """``/metrics``: this process's figures in Prometheus' text format (streams/metrics.py),

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -85,9 +87,11 @@ class Server:
         fd_limit: int | None = None,
         kind: str = "daphne",
         port: int | None = None,
+        app: str = "dashboard_project.asgi:application",
     ) -> None:
         assert kind in {"daphne", "uvicorn"}, kind
         self.kind = kind
+        self.app = app  # another ASGI application of the project's: bench/login_stacks.py
         self.args = args or []  # more daphne options, e.g. a short --websocket_timeout
         self.fd_limit = fd_limit  # its RLIMIT_NOFILE, to run out of descriptors soon
         self.env = {**os.environ, "DJANGO_DB_PATH": str(workdir / "db.sqlite3")}
@@ -110,7 +114,7 @@ class Server:
 
     def start(self) -> None:
         """Serve, once the port answers. Every run appends to the one log."""
-        app = "dashboard_project.asgi:application"
+        app = self.app
         if self.kind == "daphne":
             argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port)]
             argv += [*self.args, app]
@@ -153,6 +157,16 @@ class Server:
         self.proc.wait(timeout=10)
         self._running.close()
 
+    def create_user(self, username: str, password: str) -> None:
+        """A user in this server's database, made as the README says: createsuperuser."""
+        subprocess.run(
+            [sys.executable, "manage.py", "createsuperuser", "--noinput", "-v0",
+             "--username", username, "--email", f"{username}@example.org"],
+            cwd=ROOT,
+            env={**self.env, "DJANGO_SUPERUSER_PASSWORD": password},
+            check=True,
+        )  # fmt: skip
+
     def assert_no_traceback(self) -> None:
         """No traceback may reach the server's log, whatever the clients did."""
         printed = self.log.read_text()
@@ -165,10 +179,11 @@ def served(
     env: dict[str, str] | None = None,
     args: list[str] | None = None,
     kind: str = "daphne",
+    app: str = "dashboard_project.asgi:application",
 ) -> Iterator[Server]:
     """A running server for the block; on exit, fails if a traceback was logged."""
     with tempfile.TemporaryDirectory(prefix=f"{kind}-") as workdir:
-        server = Server(Path(workdir), redis_url, env, args, kind=kind)
+        server = Server(Path(workdir), redis_url, env, args, kind=kind, app=app)
         server.start()
         try:
             yield server
@@ -182,6 +197,20 @@ def daphne() -> Iterator[str]:
     """Serve the project with its defaults; yields its base URL."""
     with served() as server:
         yield server.url
+
+
+def log_in(url: str, username: str, password: str) -> str:
+    """Log in through the server's login page as a browser does (its CSRF cookie and token,
+    then the form's POST); the ``Cookie`` header a page of that session sends."""
+    with httpx.Client(base_url=url, timeout=10) as client:
+        form = client.get("/accounts/login/")
+        form.raise_for_status()
+        fields = {"username": username, "password": password}
+        fields["csrfmiddlewaretoken"] = client.cookies["csrftoken"]
+        done = client.post("/accounts/login/", data=fields)
+        if done.status_code != 302 or "sessionid" not in client.cookies:
+            raise RuntimeError(f"logging in as {username} failed: {done.status_code}")
+        return f"sessionid={client.cookies['sessionid']}"
 
 
 def rss(pid: int) -> int:

@@ -64,6 +64,15 @@
       return;
     }
     if (!isViewer(event.target) || code === null) return;
+    if (code === Number(event.target.dataset.loginCode)) {
+      // Refused for want of a logged-in session (4401, only with DASHBOARD_LOGIN_REQUIRED):
+      // the error panel says why, and the login page brings the person back here. Never
+      // retried (a final 4xxx): it would be refused again.
+      document.body.dataset.link = "login";
+      if (four) event.detail.connection.config.reconnect = false;
+      setTimeout(function () { window.location.assign(event.target.dataset.login); }, 2000);
+      return;
+    }
     document.body.dataset.link = "lost";
     var back = JSON.parse(event.target.dataset.reconnect).includes(code);
     if (four && !back && code >= 4000) event.detail.connection.config.reconnect = false;
@@ -103,3 +112,4 @@
     }
   }
 })();
+

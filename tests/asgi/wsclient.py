@@ -31,8 +31,11 @@ async def eventually[T](
 OPENED: list[WebsocketCommunicator] = []  # for close_what_is_left()
 
 
-def communicator(path: str) -> WebsocketCommunicator:
-    comm = WebsocketCommunicator(application, path, headers=ORIGIN)
+def communicator(path: str, cookie: str | None = None) -> WebsocketCommunicator:
+    """A client of ``path`` from the dashboard's own page; with ``cookie``, its Cookie
+    header (a logged-in session: tests/asgi/test_logins.py)."""
+    headers = ORIGIN + ([(b"cookie", cookie.encode("latin-1"))] if cookie else [])
+    comm = WebsocketCommunicator(application, path, headers=headers)
     OPENED.append(comm)
     return comm
 
@@ -49,9 +52,9 @@ async def close_what_is_left() -> None:
                 await comm.disconnect(timeout=2)
 
 
-async def open_viewer(room: str) -> tuple[WebsocketCommunicator, str]:
+async def open_viewer(room: str, cookie: str | None = None) -> tuple[WebsocketCommunicator, str]:
     """A connected viewer and the snapshot it got on connecting."""
-    viewer = communicator(f"/ws/rooms/{room}/")
+    viewer = communicator(f"/ws/rooms/{room}/", cookie)
     connected, _ = await viewer.connect(timeout=10)  # generous: the machine is shared
     assert connected
     return viewer, await viewer.receive_from(timeout=5)
@@ -89,8 +92,10 @@ async def start(
     return [int(n) for n in re.findall(r'id="producer-(\d+)"', "".join(frames))]
 
 
-async def open_producer(room: str, mode: str, number: int) -> WebsocketCommunicator:
-    producer = communicator(f"/ws/rooms/{room}/{mode}/?stream={number}")
+async def open_producer(
+    room: str, mode: str, number: int, cookie: str | None = None
+) -> WebsocketCommunicator:
+    producer = communicator(f"/ws/rooms/{room}/{mode}/?stream={number}", cookie)
     connected, _ = await producer.connect(timeout=10)
     assert connected
     await producer.send_json_to({"action": "run", "stream": number})

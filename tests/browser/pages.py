@@ -240,3 +240,10 @@ def close_viewer_socket(page: Page, code: int) -> None:
     }""",
         code,
     )
+
+
+def log_in(page: Page, username: str, password: str) -> None:
+    """Fill in the login page and send it."""
+    page.locator("input[name=username]").fill(username)
+    page.locator("input[name=password]").fill(password)
+    page.get_by_role("button", name="Log in").click()

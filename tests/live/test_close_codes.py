@@ -21,6 +21,7 @@ from streams.close_codes import (
     CLOSE_DONE,
     CLOSE_FOREIGN_ORIGIN,
     CLOSE_FULL,
+    CLOSE_LOGIN_REQUIRED,
     CLOSE_REFUSED,
     CLOSE_TRY_AGAIN,
     CLOSE_UNREAD,
@@ -115,3 +116,13 @@ async def test_every_close_code_reaches_the_client_as_sent(store_and_server, roo
         code, said = await closed_with(ws)
         assert code == CLOSE_TRY_AGAIN and "Channel layer unavailable" in said
     assert CLOSE_TRY_AGAIN in RECONNECT and CLOSE_UNREAD in RECONNECT
+
+
+@pytest.mark.parametrize("kind", ["daphne", "uvicorn"])
+async def test_the_login_close_reaches_the_client_as_sent(kind, room):
+    # Its own server: with logins on, the sockets above would all get this one.
+    with served(env={"DASHBOARD_LOGIN_REQUIRED": "true"}, kind=kind) as server:
+        async with socket(server.url, f"/ws/rooms/{room}/") as ws:
+            code, said = await closed_with(ws)
+    assert code == CLOSE_LOGIN_REQUIRED and "needs a login" in said
+    assert CLOSE_LOGIN_REQUIRED not in RECONNECT

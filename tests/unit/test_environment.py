@@ -136,3 +136,23 @@ def test_metrics_client_networks():
         environment.networks("127.0.0.1,localhost")
     with pytest.raises(ConfigError, match="'10.0.0.0/33'"):
         environment.networks("10.0.0.0/33")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, False), ("", False), (" ", False), ("1", True), ("TRUE", True), (" yes ", True),
+     ("on", True), ("0", False), ("false", False), ("No", False), ("off", False)],
+)  # fmt: skip
+def test_flag_reads_the_usual_words(value, expected):
+    assert environment.flag("DJANGO_DEBUG", value, default=False) is expected
+
+
+def test_flag_unset_is_its_default():
+    assert environment.flag("DJANGO_SERVE_STATIC", None, default=True) is True
+    assert environment.flag("DJANGO_SERVE_STATIC", "", default=True) is True
+
+
+@pytest.mark.parametrize("value", ["ture", "enabled", "2", "-"])
+def test_flag_refuses_anything_else(value):
+    with pytest.raises(ConfigError, match=r"DASHBOARD_LOGIN_REQUIRED is .*: use true or false"):
+        environment.flag("DASHBOARD_LOGIN_REQUIRED", value, default=False)
