@@ -5,6 +5,7 @@ The async twins run off the shared sync thread: recording must not queue behind 
 stream's loop.
 """
 
+import logging
 import time
 
 from streams import live
@@ -19,12 +20,22 @@ from streams.ticking import Ticker
 COMPARED_RUNS = 500  # the room's latest runs the sync/async comparison covers
 READ_RUNS = 20  # the room's latest runs the reading covers: those the history shows
 
+log = logging.getLogger(__name__)
+
 
 def save(stream: Stream, ticker: Ticker) -> StreamRun | None:
     """The row of a stream its producer ended, with every tick's lateness and work time
     (``ticker``) and its process's gauge peaks while it ran; None if a sweep had already
     ended it, taking its process for gone, and written its row."""
-    if not live.claim_end(stream.room, stream.number):
+    try:
+        mine = live.claim_end(stream.room, stream.number)
+    except live.STORE_DOWN as error:
+        # A sweep claims through the same Redis: with it gone, nobody else can record this
+        # end now. A row without the claim, rather than no row.
+        log.warning("run of stream %s in room %s recorded unclaimed: %r", stream.number,
+                    stream.room, error)  # fmt: skip
+        mine = True
+    if not mine:
         return None
     peaks = None
     if stream.started_at is not None:

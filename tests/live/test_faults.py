@@ -81,6 +81,33 @@ async def test_redis_killed_and_back_the_page_says_so_and_resumes(redis_and_serv
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
+async def test_a_stream_running_when_redis_dies_still_gets_its_row(redis_and_server, room, mode):
+    """Its end cannot be claimed in Redis (the claim keeps a sweep and the producer from
+    both writing it), its room cannot be told: the row is written all the same, with no
+    traceback in the log (served checks)."""
+    redis, server = redis_and_server
+    async with Viewer(server.url, room) as viewer:
+        [number] = await viewer.start(mode, count=100, interval=0.05, streams=1)
+        producer = asyncio.create_task(run_producer(server.url, room, mode, number))
+        await viewer.wait_for(card_body(number) + ' data-seq="3"')
+        redis.kill()
+        async with asyncio.timeout(30):
+            with contextlib.suppress(Exception):
+                await producer  # it ends, one way or another, once it finds Redis gone
+    deadline = time.monotonic() + 10
+    while True:
+        with sqlite3.connect(server.env["DJANGO_DB_PATH"]) as db:
+            rows = db.execute(
+                "select outcome, ticks_sent from streams_streamrun where room = ?", (room,)
+            ).fetchall()
+        if rows or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    [(outcome, sent)] = rows
+    assert outcome in {"failed", "stopped"} and 3 <= sent < 100, rows
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_a_stream_cut_by_a_server_stop_is_recorded_as_such(room, mode):
     """SIGTERM with a stream running: Daphne cancels every application and waits for them.
     An async loop is cancelled; a sync loop, in its thread, sees the stop at its next tick.
