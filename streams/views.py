@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 
@@ -91,6 +92,7 @@ def explain(request: HttpRequest) -> HttpResponse:
 
 
 @login_not_required  # Prometheus has no session: the client allowlist guards it
+@csrf_exempt  # nothing but GET is served (405), so a POST is told that, not "no CSRF cookie"
 @require_GET
 async def prometheus(request: HttpRequest) -> HttpResponse:
     """``/metrics``: this process's figures in Prometheus' text format (streams/metrics.py),
