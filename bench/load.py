@@ -27,6 +27,7 @@ from typing import Any, cast
 
 from websockets.asyncio.client import connect
 from websockets.client import ClientProtocol
+from websockets.exceptions import ConnectionClosedError
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
@@ -144,6 +145,7 @@ class Result:
     streams: int = 1  # streams ticking in the room at once
     frames_per_viewer_s: float = 0.0  # every frame a viewer got, per second of the run
     bytes_per_viewer_s: float = 0.0
+    producers_dropped: int = 0  # producer connections the server dropped mid-stream
 
 
 async def open_viewers(url: str, page_origin: str, viewers: int, concurrency: int) -> Any:
@@ -178,6 +180,7 @@ class Produced:
     asked_at: float  # monotonic, when ``run`` was sent
     number: int  # the stream's number in the room
     ticks: list[dict[str, Any]]  # the producer's tick events, as JSON
+    dropped: bool = False  # the server dropped its connection before the stream ended
 
 
 async def produce(
@@ -186,23 +189,26 @@ async def produce(
     """One stream on its own producer connection, run to its end as ``manage.py
     run_streams`` runs one: ``{"action": "run", "count": C, "interval": S}``."""
     url = f"{ws_base(http_url)}/ws/rooms/{room}/{mode}/"
-    number, events = None, []
+    number, events, dropped = None, [], False
     async with connect(url, additional_headers={"Origin": origin(http_url)}) as ws:
         asked_at = time.monotonic()
         await ws.send(json.dumps({"action": "run", "count": count, "interval": interval}))
-        async for frame in ws:
-            event = json.loads(frame)
-            if event["type"] == "error":
-                raise RuntimeError(f"the producer was refused: {event['message']}")
-            if event["type"] == "stream.started":
-                number = event["stream"]
-            elif event["type"] == "stream.tick":
-                events.append(event)
-            elif event["type"] in {"stream.finished", "stream.stopped"}:
-                break
+        try:
+            async for frame in ws:
+                event = json.loads(frame)
+                if event["type"] == "error":
+                    raise RuntimeError(f"the producer was refused: {event['message']}")
+                if event["type"] == "stream.started":
+                    number = event["stream"]
+                elif event["type"] == "stream.tick":
+                    events.append(event)
+                elif event["type"] in {"stream.finished", "stream.stopped"}:
+                    break
+        except ConnectionClosedError:
+            dropped = True  # a failed point (the server gave up on it), not a failed run
     if number is None:
         raise RuntimeError("the stream never started")
-    return Produced(asked_at, number, events)
+    return Produced(asked_at, number, events, dropped)
 
 
 async def measure(
@@ -280,6 +286,7 @@ async def measure(
         bytes_per_viewer_s=round(sum(v.read for v in connected) / len(connected) / span)
         if connected
         else 0.0,
+        producers_dropped=sum(run.dropped for run in runs),
     )
 
 

@@ -31,6 +31,8 @@ def point_row(point: Point) -> str:
     r = point.result
     late = r["lateness"] or {}
     verdict = "ok" if point.passed else "FAIL"
+    if r.get("producers_dropped"):
+        verdict += f" ({r['producers_dropped']} producer connections dropped by the server)"
     return (
         f"{point.setup:<50} {point.viewers:>5} {r['fragments_per_s']:>8.0f} "
         f"{ms(late.get('p50')):>6} {ms(late.get('p99')):>6} {ms(late.get('max')):>6} "

@@ -89,7 +89,7 @@ def run_idle(setup: Setup, viewers: int = 20, seconds: float = 10.0) -> dict[str
 def judge(result: dict[str, Any]) -> bool:
     lateness = result["lateness"]
     p99 = lateness["p99"] if lateness else None
-    return stats.good(p99, result["lost"], result["failed"])
+    return stats.good(p99, result["lost"], result["failed"]) and not result.get("producers_dropped")
 
 
 @dataclass(frozen=True)
