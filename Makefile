@@ -30,11 +30,11 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Fan-out and concurrency against the naive consumer and the raw limit: about a minute.
+# Fan-out (one stream and eight) and concurrency against the ceilings, the naive consumer and raw: a few minutes.
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench
 
-# Every setup and N: docs/bench/full.{json,md} and docs/bench/fanout.png (about 8 min here).
+# Every setup and N: docs/bench/full.{json,md} and docs/bench/fanout.png (about 20 min here).
 bench-full: $(VENV)/.dev
 	$(BIN)/python -m bench --full
 
