@@ -66,7 +66,10 @@ class History:
     def peaks(self, since: float, until: float) -> tuple[float, float] | None:
         """(worst event-loop lag, longest shared-thread wait) pushed between ``since`` and
         ``until`` (wall clock, the pushes of a second late included); None if none was."""
-        seen = [(lag, wait) for at, lag, wait in self.points if since <= at <= until + PUSH]
+        # A copy first: a run's row is saved off the event loop (recording.asave), while the
+        # sampler appends on it, and iterating a deque that grows raises RuntimeError.
+        points = tuple(self.points)
+        seen = [(lag, wait) for at, lag, wait in points if since <= at <= until + PUSH]
         if not seen:
             return None
         return max(lag for lag, _ in seen), max(wait for _, wait in seen)
