@@ -57,10 +57,13 @@
   });
   document.addEventListener(ws.closed, function (event) {
     var code = ws.code(event.detail);
+    var viewer = document.getElementById("viewer");
+    var back = viewer !== null && JSON.parse(viewer.dataset.reconnect).includes(code);
     if (isProducer(event.target)) {
-      // Its stream ended (1000) or was refused (4xxx): the element goes, and with it any
-      // retry. Any other close (a refused handshake, a restarting server) is retried.
-      if (code === 1000 || code >= 4000) event.target.remove();
+      // Its stream ended (1000) or was refused for good (a 4xxx not in data-reconnect): the
+      // element goes, and with it any retry. Any other close (a refused handshake, a
+      // restarting server, 4503 while Redis or the session store is down) is retried.
+      if (code === 1000 || (code >= 4000 && !back)) event.target.remove();
       return;
     }
     if (!isViewer(event.target) || code === null) return;
@@ -74,7 +77,6 @@
       return;
     }
     document.body.dataset.link = "lost";
-    var back = JSON.parse(event.target.dataset.reconnect).includes(code);
     if (four && !back && code >= 4000) event.detail.connection.config.reconnect = false;
     if (!four && back) setTimeout(event.detail.socketWrapper.reconnect, 1000);
   });
