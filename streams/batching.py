@@ -5,7 +5,7 @@ streams at 10 ticks a second was 80 frames a second for each viewer; events that
 together go out together, as one frame. A quiet room pays nothing for it: an event that
 finds no delivery in the last window goes out at once, so one stream's ticks, 100 ms apart,
 wait for nothing, and one that comes sooner waits for the window's end. Once events have
-come together, the room is busy for ``busy_for`` seconds: each event that opens a window
+come together, the room is busy for ``BUSY`` seconds: each event that opens a window
 then waits its whole length, so that ticks falling due together (eight streams started at
 once) go out as one frame, not as the first alone and the rest together.
 """
@@ -18,7 +18,6 @@ BUSY = 1.0  # seconds a room stays busy once events have come together
 @dataclass
 class Window:
     length: float  # seconds; 0: every event at once
-    busy_for: float = BUSY
     delivered_at: float = float("-inf")
     busy_until: float = float("-inf")
 
@@ -37,4 +36,4 @@ class Window:
         """``events`` went out at ``now``, as one delivery."""
         self.delivered_at = now
         if events > 1:
-            self.busy_until = now + self.busy_for
+            self.busy_until = now + BUSY

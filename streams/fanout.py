@@ -115,9 +115,10 @@ class Hub:
             while True:
                 event = await self.layer.receive(self.channel)
                 if self.flushing is None:
-                    due = self.window.due(loop.time())
+                    now = loop.time()
+                    due = self.window.due(now)
                     if due is None:
-                        self.window.delivered(loop.time(), 1)
+                        self.window.delivered(now, 1)
                         self._deliver(event)
                         continue
                     self.flushing = loop.call_at(due, self._flush)
