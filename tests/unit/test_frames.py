@@ -243,7 +243,7 @@ def test_producer_frame_rejected(text, message):
         parse_producer_frame(text, None, Mode.ASYNC)
 
 
-def start(**fields) -> str:
+def start_frame(**fields) -> str:
     return frame(**({"action": "start", "count": 10, "interval": 0.2, "streams": 1} | fields))
 
 
@@ -262,7 +262,7 @@ def start(**fields) -> str:
     ],
 )
 def test_start_takes_a_work_and_its_cost(fields, work, cost):
-    command = parse_room_frame(start(**fields))
+    command = parse_room_frame(start_frame(**fields))
     assert isinstance(command, Start) and (command.work, command.cost) == (work, cost)
 
 
@@ -282,7 +282,7 @@ def test_start_takes_a_work_and_its_cost(fields, work, cost):
 )
 def test_a_bad_work_or_cost_is_refused_in_its_panel(fields, panel, message):
     with pytest.raises(Refusal, match=re.escape(message)) as refused:
-        parse_room_frame(start(**fields))
+        parse_room_frame(start_frame(**fields))
     assert refused.value.panel == panel
 
 
