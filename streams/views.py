@@ -20,9 +20,10 @@ from streams.limits import ACK_EVERY
 from streams.live import STORE_DOWN
 from streams.models import StreamRun
 from streams.process import PROCESS
+from streams.reading import read
 from streams.rooms import DEFAULT_ROOM, InvalidRoom, validate_room
 
-HISTORY_ROWS = 20
+HISTORY_ROWS = recording.READ_RUNS  # the runs the reading reads are the rows shown
 SLOW_MS = (0, 5000)
 
 
@@ -51,11 +52,12 @@ def dashboard(request: HttpRequest, room: str = DEFAULT_ROOM) -> HttpResponse:
             "viewers": None,
             "layer_down": True,
         }
+    runs = list(StreamRun.objects.filter(room=room)[:HISTORY_ROWS])  # one query, not two
     context = {
         **room_now,
-        "runs": StreamRun.objects.filter(room=room)[:HISTORY_ROWS],
+        "runs": runs,
         "comparison": recording.comparison(room),
-        "reading": recording.reading(room),
+        "reading": read(runs),
         "process": PROCESS,
         "count_range": COUNT_RANGE,
         "interval_range": INTERVAL_RANGE,
