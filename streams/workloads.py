@@ -70,6 +70,8 @@ class SyncWork:
     def close(self) -> None:
         if self.client is not None:
             self.client.close()
+        # The query's connection needs nothing here: the handler runs in Channels'
+        # database_sync_to_async, which closes it when the handler returns.
 
 
 class AsyncWork:
@@ -78,8 +80,7 @@ class AsyncWork:
     def __init__(self, stream: Stream, slow: tuple[str, str]) -> None:
         self.stream = stream
         self.took = 0.0
-        http = stream.work is Work.HTTP
-        self.client = httpx.AsyncClient(**_client(slow)) if http else None
+        self.client = httpx.AsyncClient(**_client(slow)) if stream.work is Work.HTTP else None
         self.url = f"{slow[0]}?ms={stream.cost}"
 
     async def run(self) -> None:
