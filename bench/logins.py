@@ -15,16 +15,15 @@ Figures are printed, never asserted: the machine is shared.
 import argparse
 import asyncio
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake
 
 from streams.client import Viewer, handshake_headers, run_producer, ws_base
-from tests.servers import Server, log_in
+from tests.cards import card_body
+from tests.servers import log_in, served
 
 SETUPS = {
     "LoginGate (the product)": "dashboard_project.asgi:application",
@@ -68,7 +67,7 @@ async def once(
     async with Viewer(url, room, cookie) as starter:
         [number] = await starter.start("sync", count=ticks, interval=interval, streams=1)
         stream = asyncio.create_task(run_producer(url, room, "sync", number, cookie=cookie))
-        await starter.wait_for(f'id="stream-{number}-body" class="card-body state-running"')
+        await starter.wait_for(card_body(number))
         started = time.monotonic()
         await asyncio.sleep(after)
         left = ticks * interval - (time.monotonic() - started)
@@ -78,19 +77,14 @@ async def once(
 
 
 def measure(app: str, repeats: int, ticks: int, interval: float, after: float) -> list[Connect]:
-    with tempfile.TemporaryDirectory(prefix="bench-logins-") as workdir:
-        env = {"DASHBOARD_LOGIN_REQUIRED": "true", "DJANGO_LOG_LEVEL": "WARNING"}
-        server = Server(Path(workdir), env=env, app=app)
+    env = {"DASHBOARD_LOGIN_REQUIRED": "true", "DJANGO_LOG_LEVEL": "WARNING"}
+    with served(env=env, app=app) as server:  # and no traceback in its log
         server.create_user(USER, PASSWORD)
-        server.start()
-        try:
-            cookie = log_in(server.url, USER, PASSWORD)
-            return [
-                asyncio.run(once(server.url, cookie, f"bench-{i}", ticks, interval, after))
-                for i in range(repeats)
-            ]
-        finally:
-            server.stop()
+        cookie = log_in(server.url, USER, PASSWORD)
+        return [
+            asyncio.run(once(server.url, cookie, f"bench-{i}", ticks, interval, after))
+            for i in range(repeats)
+        ]
 
 
 def main() -> None:
