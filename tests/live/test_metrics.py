@@ -16,6 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from streams.client import Viewer, origin, run_producer, ws_base
 from streams.close_codes import CLOSE_BAD_ROOM, CLOSE_DONE
+from tests.asgi.wsclient import eventually
 from tests.servers import KillableRedis, Server, fetch, served
 
 pytestmark = pytest.mark.live
@@ -51,15 +52,6 @@ def figure(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-async def until(url: str, done, timeout: float = 10) -> Samples:
-    """Scrape until ``done(samples)``; the samples that were."""
-    deadline = time.monotonic() + timeout
-    while not done(samples := await scrape(url)):
-        assert time.monotonic() < deadline, "the figures did not get there in time"
-        await asyncio.sleep(0.1)
-    return samples
-
-
 def delta(after: Samples, before: Samples, name: str, **labels: str) -> float:
     return figure(after, name, **labels) - figure(before, name, **labels)
 
@@ -71,7 +63,9 @@ async def test_a_scrape_during_a_run_sees_the_figures_move(server, room):
 
     async with Viewer(url, room) as watching, Viewer(url, room + "-2") as leaving:
         await watching.wait_for('id="sync-streams"')
-        up = await until(url, lambda s: figure(s, "dashboard_viewers") == viewers + 2)
+        up = await eventually(
+            lambda: scrape(url), lambda s: figure(s, "dashboard_viewers") == viewers + 2, 10
+        )
 
         # A sync stream holds the shared thread for 3 s: scrapes still answer at once, and
         # see it running and the thread's wait grow.
@@ -93,7 +87,9 @@ async def test_a_scrape_during_a_run_sees_the_figures_move(server, room):
         assert (await run_producer(url, room, "async", count=10, interval=0.05)).outcome == "done"
 
         leaving.abort()  # a client gone without a closing handshake: 1006
-    after = await until(url, lambda s: figure(s, "dashboard_viewers") == viewers)
+    after = await eventually(
+        lambda: scrape(url), lambda s: figure(s, "dashboard_viewers") == viewers, 10
+    )
 
     for mode, ticks in (("sync", 15), ("async", 10)):
         labels = {"mode": mode, "work": "sleep"}
@@ -189,8 +185,12 @@ async def outage_and_back(server: Server, redis: KillableRedis) -> None:
     assert figure(first, "dashboard_channel_layer_up") == 1
     assert figure(first, "dashboard_redis_outages_total") == 0
     redis.kill()
-    down = await until(server.url, lambda s: figure(s, "dashboard_channel_layer_up") == 0, 15)
+    down = await eventually(
+        lambda: scrape(server.url), lambda s: figure(s, "dashboard_channel_layer_up") == 0, 15
+    )
     assert figure(down, "dashboard_redis_outages_total") == 1
     redis.start()
-    back = await until(server.url, lambda s: figure(s, "dashboard_channel_layer_up") == 1, 15)
+    back = await eventually(
+        lambda: scrape(server.url), lambda s: figure(s, "dashboard_channel_layer_up") == 1, 15
+    )
     assert figure(back, "dashboard_redis_outages_total") == 1  # one outage, however long
