@@ -55,7 +55,7 @@ def test_quick_benchmark_on_three_viewers(tmp_path):
         "--plot",
         str(png),
     ]
-    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=150)
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
 
     document = json.loads(out.read_text())
